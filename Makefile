@@ -1,0 +1,38 @@
+# Set-up and everyday commands. `make run` and `make test` install everything they need.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+# Models ship inside a PyPI package; nothing may be fetched from a model hub at run time.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run test lint eval bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# CPU torch first: an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Ingests the bundled knowledge base (incremental: a no-op when nothing changed),
+# then opens the console chat. Questions can be piped in: echo "…" | make run
+run: install
+	@$(BIN)/coe ingest
+	@$(BIN)/coe chat
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+eval: install
+	$(BIN)/coe eval
+
+bench: install
+	$(BIN)/python -m benchmarks.run_all
+
+clean:
+	rm -rf $(VENV) .coe .pytest_cache

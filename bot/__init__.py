@@ -1,0 +1,1 @@
+"""CoE Assistant: answers, checklists and consultations for an AI Center of Excellence."""

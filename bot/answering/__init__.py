@@ -1,0 +1,1 @@
+"""Retrieve → decide (answer or abstain) → compose an extractive answer with citations."""

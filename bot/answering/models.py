@@ -1,0 +1,58 @@
+"""What an answer is, independent of where it is shown (terminal, JSON, Slack)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+
+class Source(BaseModel):
+    number: int
+    title: str
+    source: str  # canonical URL, else the document's path in the knowledge base
+    url: str | None = None
+    doc_id: str
+    owner: str | None = None
+    review_by: date | None = None
+    stale: bool = False
+    audience: str = "everyone"
+    doc_type: str | None = None
+    heading: str = ""
+    text: str  # the cited passage
+    cited: bool = True  # False for further reading listed after the cited sources
+
+
+class AnswerSentence(BaseModel):
+    text: str
+    source_number: int
+
+
+class ChecklistLink(BaseModel):
+    title: str
+    source: str
+    url: str | None = None
+    doc_id: str
+    item_count: int
+    section_count: int
+
+
+class Evidence(BaseModel):
+    """The signals the answer/abstain decision used, kept for evaluation and debugging."""
+
+    top_similarity: float = 0.0
+    term_coverage: float = 0.0
+    confidence: float = 0.0
+
+
+class Answer(BaseModel):
+    question: str
+    abstained: bool
+    answer: str  # plain text, with [n] markers pointing at sources
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    checklist: ChecklistLink | None = None
+    searched_documents: int = 0
+    related: list[str] = Field(default_factory=list)  # closest titles when abstaining
+    evidence: Evidence = Field(default_factory=Evidence)
+    latency_ms: float = 0.0

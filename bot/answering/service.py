@@ -1,0 +1,133 @@
+"""The answering service: what the CLI and the Slack app call to answer a question."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from bot.answering.compose import compose_abstention, compose_answer, find_checklist
+from bot.answering.decision import (
+    Calibration,
+    evidence_for,
+    idf_table,
+    load_calibration,
+    should_abstain,
+    term_coverage,
+)
+from bot.answering.models import Answer
+from bot.answering.retrieval import Passage, Retrieval, retrieve
+from ingest.embedding import Embedder, shared_embedder
+from ingest.index_store import KnowledgeIndex
+from ingest.lexical import lexical_terms, terms
+
+MAX_QUESTION_CHARS = 2000
+NEAR_MISS_MARGIN = 0.08
+
+
+class EmptyQuestionError(ValueError):
+    pass
+
+
+@dataclass
+class _Loaded:
+    index: KnowledgeIndex
+    passage_terms: dict[str, frozenset[str]]
+    idf: dict[str, float]
+    unseen_idf: float
+
+
+def _prepare(index: KnowledgeIndex) -> _Loaded:
+    tokenized = lexical_terms([c.embed_text for c in index.chunks]) if index.chunks else []
+    passage_terms = {c.id: frozenset(t) for c, t in zip(index.chunks, tokenized, strict=True)}
+    frequency: Counter[str] = Counter()
+    for words in passage_terms.values():
+        frequency.update(words)
+    idf, unseen = idf_table(frequency, max(1, len(index.chunks)))
+    return _Loaded(index, passage_terms, idf, unseen)
+
+
+class AnswerService:
+    def __init__(
+        self,
+        data_dir: Path,
+        embedder_factory: Callable[[], Embedder] = shared_embedder,
+        calibration: Calibration | None = None,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self._embedder_factory = embedder_factory
+        self.calibration = calibration or load_calibration()
+        self._today = today
+        self._loaded: _Loaded | None = None
+        self._lock = threading.Lock()
+
+    def _current(self) -> _Loaded:
+        """The index, reopened when an ingest has published a newer generation."""
+        with self._lock:
+            if self._loaded is None or self._loaded.index.is_stale():
+                self._loaded = _prepare(KnowledgeIndex(self.data_dir))
+            return self._loaded
+
+    @property
+    def index(self) -> KnowledgeIndex:
+        return self._current().index
+
+    def warm_up(self) -> None:
+        self._current()
+        self._embedder_factory().embed_query("warm up")
+
+    def retrieve(self, query: str, staff: bool, k: int = 10) -> Retrieval:
+        loaded = self._current()
+        vector = self._embedder_factory().embed_query(query)
+        return retrieve(loaded.index, query, vector, staff, k)
+
+    def ask(self, question: str, staff: bool = False, context: str = "") -> Answer:
+        """Answers from the knowledge base, or abstains; `context` is earlier conversation."""
+        question = " ".join(question.split())
+        if not question:
+            raise EmptyQuestionError("ask a question: the text was empty")
+        query = question[:MAX_QUESTION_CHARS]
+        if context:
+            # A follow-up ("what about vendors?") is searched together with what came before.
+            query = f"{query} {context}"[:MAX_QUESTION_CHARS]
+        loaded = self._current()
+        self._embedder_factory()  # loading the model is start-up cost, not answer latency
+        started = time.perf_counter()
+        result = self.retrieve(query, staff)
+        query_terms = terms(question[:MAX_QUESTION_CHARS])
+        coverage = term_coverage(
+            query_terms, result.passages, loaded.passage_terms, loaded.idf, loaded.unseen_idf
+        )
+        evidence = evidence_for(result.top_similarity, coverage, self.calibration)
+        searched = loaded.index.document_count(staff)
+        if not result.passages or should_abstain(evidence, self.calibration):
+            near = evidence.confidence >= self.calibration.threshold - NEAR_MISS_MARGIN
+            answer = compose_abstention(question, result.passages, evidence, searched, near)
+        else:
+            checklist = find_checklist(set(query_terms), result.passages, self._checklist_counts)
+            answer = compose_answer(
+                question,
+                result.passages,
+                query_terms,
+                terms,
+                checklist,
+                evidence,
+                searched,
+                self._today(),
+            )
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        return answer
+
+    def _checklist_counts(self, doc_id: str) -> tuple[int, int] | None:
+        for entry in self._current().index.manifest.files.values():
+            if entry.doc_id == doc_id and entry.checklist is not None:
+                return entry.checklist.item_count, len(entry.checklist.sections)
+        return None
+
+    def passages(self, query: str, staff: bool, k: int = 10) -> list[Passage]:
+        return self.retrieve(query, staff, k).passages

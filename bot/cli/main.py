@@ -1,0 +1,265 @@
+"""`coe`: the assistant from a terminal — ingest, ask, search, chat, eval."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from bot.settings import Settings, load_settings
+from ingest.errors import IndexCorruptError, IndexMissingError, IngestBusyError
+
+app = typer.Typer(
+    help="CoE Assistant: grounded answers from the AI CoE knowledge base.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Index and database folder [env: COE_DATA_DIR]")
+]
+StaffOption = Annotated[
+    bool, typer.Option("--staff", help="Include documents meant for CoE staff only.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+PROGRESS_FROM_CHUNKS = 50
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = load_settings()
+    if data_dir is not None:
+        settings.data_dir = data_dir
+    return settings
+
+
+class _RichProgress:
+    """A progress bar for long embedding runs; short ones only get the summary line."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._bar: Progress | None = None
+        self._task = None
+
+    def start(self, total: int) -> None:
+        if total < PROGRESS_FROM_CHUNKS:
+            return
+        self._bar = Progress(
+            TextColumn("embedding"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("chunks"),
+            TimeRemainingColumn(),
+            console=self._console,
+            transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task("embed", total=total)
+
+    def advance(self, amount: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, amount)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {escape(message)}")
+    return typer.Exit(code)
+
+
+def _run_ingest(settings: Settings, paths: list[Path]):
+    from bot.cli.render import print_ingest_report
+    from ingest.pipeline import run_ingest
+
+    progress = _RichProgress(err)
+    try:
+        report = run_ingest(paths, settings.data_dir, settings.max_file_bytes, progress)
+    except IngestBusyError as error:
+        raise _fail(str(error)) from None
+    except IndexCorruptError as error:
+        raise _fail(f"{error}. Run `coe ingest --rebuild` to build the index again.") from None
+    finally:
+        progress.stop()
+    print_ingest_report(err, report)
+    return report
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders to ingest [default: COE_KNOWLEDGE_DIRS]"),
+    ] = None,
+    data_dir: DataDirOption = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Discard the existing index and build it anew.")
+    ] = False,
+) -> None:
+    """Index documents (md, txt, html, pdf, docx); unchanged files are skipped."""
+    settings = _settings(data_dir)
+    if rebuild:
+        shutil.rmtree(settings.data_dir / "index", ignore_errors=True)
+    report = _run_ingest(settings, list(paths or settings.knowledge_paths))
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _service(settings: Settings):
+    """The answering service, ingesting the configured knowledge base on first use."""
+    from bot.answering.service import AnswerService
+    from ingest.index_store import current_generation
+
+    if current_generation(settings.data_dir) is None:
+        err.print("[dim]No index yet: ingesting the knowledge base first (one time only)…[/dim]")
+        _run_ingest(settings, settings.knowledge_paths)
+    service = AnswerService(settings.data_dir)
+    try:
+        service.index  # noqa: B018 - opens the index now so damage is reported up front
+    except IndexMissingError as error:
+        raise _fail(str(error)) from None
+    except IndexCorruptError as error:
+        raise _fail(f"{error}. Run `coe ingest --rebuild` to build the index again.") from None
+    return service
+
+
+def _print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        out.print_json(answer.model_dump_json())
+        return
+    from bot.cli.render import answer_renderable
+
+    out.print(answer_renderable(answer))
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    data_dir: DataDirOption = None,
+    staff: StaffOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer one question with citations, or say that the knowledge base does not cover it."""
+    from bot.answering.service import EmptyQuestionError
+
+    service = _service(_settings(data_dir))
+    try:
+        answer = service.ask(question, staff=staff)
+    except EmptyQuestionError as error:
+        raise _fail(str(error)) from None
+    _print_answer(answer, as_json)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    data_dir: DataDirOption = None,
+    staff: StaffOption = False,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many passages.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the ranked passages behind an answer, with their scores (for debugging)."""
+    from bot.cli.render import passages_table
+
+    if not query.strip():
+        raise _fail("give something to search for")
+    passages = _service(_settings(data_dir)).passages(query, staff, k)
+    if as_json:
+        rows = [
+            {
+                "rank": rank,
+                "score": p.score,
+                "similarity": p.similarity,
+                "keyword_score": p.keyword_score,
+                "doc_id": p.chunk.doc_id,
+                "title": p.chunk.title,
+                "heading": p.chunk.heading,
+                "text": p.chunk.text,
+            }
+            for rank, p in enumerate(passages, 1)
+        ]
+        out.print_json(json.dumps(rows))
+        return
+    out.print(passages_table(passages))
+
+
+@app.command()
+def chat(
+    data_dir: DataDirOption = None,
+    staff: StaffOption = False,
+) -> None:
+    """A console chat; questions can also be piped in, one per line."""
+    service = _service(_settings(data_dir))
+    interactive = sys.stdin.isatty()
+    if interactive:
+        out.print("[bold]CoE Assistant[/bold] — ask about CoE standards, checklists and "
+                  "playbooks. Empty line or Ctrl-D to leave.")
+    else:
+        service.warm_up()
+    while True:
+        try:
+            line = out.input("[bold green]you ›[/bold green] ") if interactive else sys.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not interactive and line == "":
+            break
+        question = line.strip()
+        if not question:
+            if interactive:
+                break
+            continue
+        if not interactive:
+            out.print(f"[bold green]you ›[/bold green] {escape(question)}")
+        out.print(_render(service.ask(question, staff=staff)))
+
+
+def _render(answer):
+    from bot.cli.render import answer_renderable
+
+    return answer_renderable(answer)
+
+
+@app.command(name="eval")
+def evaluate(
+    data_dir: DataDirOption = None,
+    golden: Annotated[
+        Path | None, typer.Option("--golden", help="Golden set [default: knowledge/eval]")
+    ] = None,
+    calibrate: Annotated[
+        bool, typer.Option("--calibrate", help="Refit the abstention threshold and save it.")
+    ] = False,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Compare with dense-only retrieval.")
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Measure retrieval and abstention on the golden set; non-zero exit below thresholds."""
+    from bot.evaluation.runner import run_evaluation
+
+    settings = _settings(data_dir)
+    service = _service(settings)
+    report = run_evaluation(service, golden, calibrate=calibrate, baseline=baseline)
+    if as_json:
+        out.print_json(report.model_dump_json())
+    else:
+        from bot.evaluation.render import print_report
+
+        print_report(out, report)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,76 @@
+"""How answers, search results and ingest reports look in a terminal (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bot.answering.models import Answer
+from bot.answering.retrieval import Passage
+from ingest.pipeline import IngestReport, Outcome
+
+
+def answer_renderable(answer: Answer) -> Panel:
+    parts: list = []
+    if answer.abstained:
+        parts.append(Text(answer.answer, style="yellow"))
+        if answer.related:
+            parts.append(Text("Closest documents: " + "; ".join(answer.related), style="dim"))
+        return Panel(Group(*parts), title="Not in the knowledge base", border_style="yellow")
+    body = Text()
+    for sentence in answer.sentences:
+        body.append(sentence.text)
+        body.append(f" [{sentence.source_number}]", style="bold cyan")
+        body.append(" ")
+    parts.append(body)
+    if answer.checklist:
+        link = answer.checklist
+        parts.append(
+            Text.from_markup(
+                f"\n[bold]Checklist:[/bold] {escape(link.title)} — {link.item_count} items in "
+                f"{link.section_count} sections — {escape(link.source)}"
+            )
+        )
+    lines = [Text("\nSources", style="bold")]
+    for source in answer.sources:
+        line = Text(f"[{source.number}] " if source.cited else "    see also: ", style="cyan")
+        line.append(source.title, style="bold" if source.cited else "")
+        line.append(f" — {source.source}")
+        if source.owner:
+            line.append(f" — owner: {source.owner}", style="dim")
+        if source.stale and source.review_by:
+            line.append(f" ⚠ review was due {source.review_by.isoformat()}", style="red")
+        lines.append(line)
+    parts.extend(lines)
+    return Panel(Group(*parts), title="Answer", border_style="green")
+
+
+def passages_table(passages: list[Passage]) -> Table:
+    table = Table(show_lines=False)
+    for column in ("#", "fused", "cosine", "bm25", "document", "section", "passage"):
+        table.add_column(column, overflow="fold")
+    for rank, passage in enumerate(passages, 1):
+        chunk = passage.chunk
+        table.add_row(
+            str(rank),
+            f"{passage.score:.4f}",
+            "-" if passage.similarity is None else f"{passage.similarity:.3f}",
+            "-" if passage.keyword_score is None else f"{passage.keyword_score:.2f}",
+            chunk.doc_id,
+            chunk.heading or "-",
+            chunk.text[:160].replace("\n", " ") + ("…" if len(chunk.text) > 160 else ""),
+        )
+    return table
+
+
+def print_ingest_report(console: Console, report: IngestReport) -> None:
+    for result in report.results:
+        if result.outcome is Outcome.FAILED:
+            console.print(f"[red]failed[/red] {escape(result.path)}: {escape(result.reason)}")
+    style = "red" if report.failed else "green"
+    console.print(
+        f"[{style}]Ingest: {report.summary()}; index holds {report.chunks_total} chunks[/{style}]"
+    )

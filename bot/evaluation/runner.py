@@ -1,0 +1,113 @@
+"""Runs the golden set through the real answering service and a dense-only baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from bot.answering.decision import Calibration, save_calibration
+from bot.answering.retrieval import rank_documents
+from bot.answering.service import AnswerService
+from bot.evaluation.baseline import DenseBaseline
+from bot.evaluation.calibrate import cross_validated_decisions, fit
+from bot.evaluation.golden import GoldenSet, Thresholds, load_golden
+from bot.evaluation.metrics import (
+    AbstentionMetrics,
+    RankingMetrics,
+    abstention_metrics,
+    first_relevant_rank,
+    ranking_metrics,
+)
+
+RANK_DEPTH = 40  # passages fetched to rank ten distinct documents
+
+
+class Miss(BaseModel):
+    question: str
+    expected: list[str]
+    got: list[str]
+
+
+class EvalReport(BaseModel):
+    questions: int
+    in_scope: int
+    out_of_scope: int
+    hybrid: RankingMetrics
+    baseline: RankingMetrics | None = None
+    abstention: AbstentionMetrics
+    abstention_cross_validated: AbstentionMetrics
+    calibration: Calibration
+    thresholds: Thresholds
+    failures: list[str] = Field(default_factory=list)
+    misses: list[Miss] = Field(default_factory=list)
+    wrongly_answered: list[str] = Field(default_factory=list)
+    wrongly_declined: list[str] = Field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def _check(report: EvalReport) -> list[str]:
+    t = report.thresholds
+    checks = [
+        ("hit@3", report.hybrid.hit_at_3, t.hit_at_3),
+        ("MRR", report.hybrid.mrr, t.mrr),
+        ("abstention recall", report.abstention.recall, t.abstention_recall),
+        ("abstention precision", report.abstention.precision, t.abstention_precision),
+        ("in-scope answered", report.abstention.in_scope_answered, t.in_scope_answered),
+    ]
+    return [f"{name} {value:.3f} < {limit:.2f}" for name, value, limit in checks if value < limit]
+
+
+def run_evaluation(
+    service: AnswerService,
+    golden_path: Path | None = None,
+    calibrate: bool = False,
+    baseline: bool = True,
+) -> EvalReport:
+    golden: GoldenSet = load_golden(golden_path)
+    in_scope = [q for q in golden.questions if not q.out_of_scope]
+    rankings: list[list[str]] = []
+    for question in in_scope:
+        passages = service.passages(question.question, question.staff, RANK_DEPTH)
+        rankings.append(rank_documents(passages)[:10])
+    relevant = [set(q.expected) for q in in_scope]
+
+    answers = [service.ask(q.question, staff=q.staff) for q in golden.questions]
+    features = [(a.evidence.top_similarity, a.evidence.term_coverage) for a in answers]
+    oos = [q.out_of_scope for q in golden.questions]
+    if calibrate:
+        service.calibration = fit(features, oos)
+        save_calibration(service.calibration)
+        answers = [service.ask(q.question, staff=q.staff) for q in golden.questions]
+    abstained = [a.abstained for a in answers]
+
+    report = EvalReport(
+        questions=len(golden.questions),
+        in_scope=len(in_scope),
+        out_of_scope=sum(oos),
+        hybrid=ranking_metrics(rankings, relevant),
+        abstention=abstention_metrics(abstained, oos),
+        abstention_cross_validated=abstention_metrics(
+            cross_validated_decisions(features, oos), oos
+        ),
+        calibration=service.calibration,
+        thresholds=golden.thresholds,
+    )
+    if baseline:
+        dense = DenseBaseline(service.index)
+        baseline_rankings = [dense.rank_documents(q.question, q.staff) for q in in_scope]
+        report.baseline = ranking_metrics(baseline_rankings, relevant)
+    for question, ranking, rel in zip(in_scope, rankings, relevant, strict=True):
+        rank = first_relevant_rank(ranking, rel)
+        if rank is None or rank > 3:
+            report.misses.append(Miss(question=question.question, expected=question.expected, got=ranking[:3]))
+    for question, answer in zip(golden.questions, answers, strict=True):
+        if question.out_of_scope and not answer.abstained:
+            report.wrongly_answered.append(question.question)
+        if not question.out_of_scope and answer.abstained:
+            report.wrongly_declined.append(question.question)
+    report.failures = _check(report)
+    return report

@@ -1,0 +1,56 @@
+"""All configuration in one place: environment variables, optionally from a `.env` file."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+from ingest import bundled_knowledge_dir
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    data_dir: Path = Field(default=Path(".coe"), validation_alias="COE_DATA_DIR")
+    knowledge_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, validation_alias="COE_KNOWLEDGE_DIRS"
+    )
+    max_file_mb: float = Field(default=10.0, gt=0, validation_alias="COE_MAX_FILE_MB")
+    database_url: str | None = Field(default=None, validation_alias="COE_DATABASE_URL")
+    staff_user_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="COE_STAFF_USER_IDS"
+    )
+    staff_usergroup_id: str | None = Field(default=None, validation_alias="COE_STAFF_USERGROUP_ID")
+    triage_channel_id: str | None = Field(default=None, validation_alias="COE_TRIAGE_CHANNEL_ID")
+
+    @field_validator("knowledge_dirs", "staff_user_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @cached_property
+    def knowledge_paths(self) -> list[Path]:
+        return list(self.knowledge_dirs) or [bundled_knowledge_dir()]
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,17 @@
+"""Errors raised while reading documents or the index, each with a message meant for a person."""
+
+
+class DocumentError(Exception):
+    """A single document cannot be ingested; the message says why, the run goes on."""
+
+
+class IndexMissingError(Exception):
+    """There is no index yet in the data directory."""
+
+
+class IndexCorruptError(Exception):
+    """The index exists but cannot be read."""
+
+
+class IngestBusyError(Exception):
+    """Another ingest holds the lock on this data directory."""

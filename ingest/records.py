@@ -1,0 +1,68 @@
+"""What the index stores about files and chunks, as pydantic models written to disk."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from ingest.checklists import Checklist
+
+MANIFEST_VERSION = 1
+
+
+class ChunkRecord(BaseModel):
+    id: str
+    doc_id: str  # the document's path relative to the folder it was ingested from
+    chunk_index: int
+    title: str
+    heading: str
+    text: str
+    embed_text: str
+    source: str  # what a citation shows: the canonical URL, else the document path
+    url: str | None = None
+    owner: str | None = None
+    review_by: date | None = None
+    audience: str = "everyone"
+    doc_type: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    def is_stale(self, today: date) -> bool:
+        return self.review_by is not None and self.review_by < today
+
+
+class FileEntry(BaseModel):
+    path: str  # absolute
+    doc_id: str
+    sha256: str
+    size: int
+    title: str
+    doc_type: str | None = None
+    audience: str = "everyone"
+    source: str = ""
+    owner: str | None = None
+    review_by: date | None = None
+    checklist: Checklist | None = None
+    chunk_ids: list[str]
+
+
+class Manifest(BaseModel):
+    version: int = MANIFEST_VERSION
+    generation: int = 0
+    created_at: datetime | None = None
+    embedding_model: str = ""
+    files: dict[str, FileEntry] = Field(default_factory=dict)  # keyed by absolute path
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(len(f.chunk_ids) for f in self.files.values())
+
+
+def chunk_id(doc_id: str, audience: str, embed_text: str, occurrence: int) -> str:
+    """Content-addressed: an unchanged chunk keeps its id, so its embedding is reused."""
+    digest = hashlib.sha256()
+    for part in (doc_id, audience, embed_text, str(occurrence)):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()[:32]
