@@ -101,8 +101,10 @@ def chunk_document(title: str, body: str) -> list[Chunk]:
         header_tokens = count_tokens(embed_text_for(title, heading, ""))
         # The window holds [CLS], [SEP], the header and the body; keep a little slack.
         budget = max(64, min(CHUNK_TOKENS, MODEL_WINDOW - 2 - header_tokens - 8))
-        pieces = [section.text] if count_tokens(section.text) <= budget else (
-            _splitter(budget).split_text(section.text)
+        pieces = (
+            [section.text]
+            if count_tokens(section.text) <= budget
+            else (_splitter(budget).split_text(section.text))
         )
         for piece in pieces:
             piece = piece.strip()

@@ -11,7 +11,7 @@ import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_WINDOW = 256  # word pieces the model reads, [CLS] and [SEP] included
-EMBED_BATCH_SIZE = 32
+EMBED_BATCH_SIZE = 8  # measured fastest on 2 cores: less padding per batch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -52,7 +52,6 @@ class Embedder:
 
     def __init__(self) -> None:
         from sentence_transformers import SentenceTransformer
-
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()

@@ -14,7 +14,6 @@ point leaves the previous index whole; vectors it added are reused or collected 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -121,7 +120,9 @@ def read_chunks(data_dir: Path, name: str) -> list[ChunkRecord]:
     except FileNotFoundError:
         raise IndexCorruptError(f"the index generation {name} has no chunks file") from None
     except (ValidationError, ValueError) as error:
-        raise IndexCorruptError(f"the chunks of generation {name} cannot be read: {error}") from None
+        raise IndexCorruptError(
+            f"the chunks of generation {name} cannot be read: {error}"
+        ) from None
 
 
 def write_generation(data_dir: Path, manifest: Manifest, chunks: list[ChunkRecord]) -> str:
@@ -193,7 +194,9 @@ class KnowledgeIndex:
             try:
                 self._bm25 = bm25s.BM25.load(str(_generations_dir(self.data_dir) / name / "bm25"))
             except (OSError, ValueError) as error:
-                raise IndexCorruptError(f"the keyword index of {name} cannot be read: {error}") from None
+                raise IndexCorruptError(
+                    f"the keyword index of {name} cannot be read: {error}"
+                ) from None
         try:
             self._collection = open_collection(self.data_dir)
         except Exception as error:  # chromadb raises many types for a damaged store
@@ -233,7 +236,10 @@ class KnowledgeIndex:
             return []
         mask = None if staff or not self._any_staff_only else self._everyone_mask
         documents, scores = self._bm25.retrieve(
-            [query_terms], k=min(k, len(self.chunks)), show_progress=False, weight_mask=mask,
+            [query_terms],
+            k=min(k, len(self.chunks)),
+            show_progress=False,
+            weight_mask=mask,
             n_threads=1,
         )
         return [
@@ -244,4 +250,7 @@ class KnowledgeIndex:
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         got = self._collection.get(ids=ids, include=["embeddings"])
-        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"], strict=True)}
+        return {
+            i: np.asarray(e, dtype=np.float32)
+            for i, e in zip(got["ids"], got["embeddings"], strict=True)
+        }

@@ -115,10 +115,7 @@ def discover(roots: Iterable[Path]) -> tuple[list[_Found], list[FileResult]]:
 
 def _in_scope(path: str, roots: list[Path]) -> bool:
     candidate = Path(path)
-    for root in roots:
-        if candidate == root or root in candidate.parents:
-            return True
-    return False
+    return any(candidate == root or root in candidate.parents for root in roots)
 
 
 def _hash(path: Path) -> tuple[str, int]:

@@ -40,7 +40,11 @@ def test_json_output_has_the_documented_shape(cli, kb_data):
 
 
 def test_a_launch_question_links_the_launch_readiness_checklist(cli, kb_data):
-    answer = _ask(cli, kb_data, "my team wants to ship an AI feature next month, what do we need to have done?")
+    answer = _ask(
+        cli,
+        kb_data,
+        "my team wants to ship an AI feature next month, what do we need to have done?",
+    )
     assert answer["abstained"] is False
     assert answer["checklist"] is not None
     assert answer["checklist"]["doc_id"] == "checklists/ai-feature-launch-readiness.md"
@@ -81,7 +85,9 @@ def test_sources_past_their_review_date_are_flagged(cli, kb_data):
     first = answer["sources"][0]
     assert first["doc_id"] == "standards/model-card-standard.md"
     assert first["stale"] is True
-    printed = cli("ask", "what sections does a model card need to have?", "--data-dir", str(kb_data))
+    printed = cli(
+        "ask", "what sections does a model card need to have?", "--data-dir", str(kb_data)
+    )
     assert f"review was due {first['review_by']}" in printed.stdout
 
 
@@ -96,8 +102,12 @@ def test_search_shows_ranked_passages_with_scores(cli, kb_data):
 
 
 def test_chat_reads_questions_piped_on_stdin(cli, kb_data):
-    result = cli("chat", "--data-dir", str(kb_data),
-                 input="Who owns red-teaming?\n\nWhat is the capital of Australia?\n")
+    result = cli(
+        "chat",
+        "--data-dir",
+        str(kb_data),
+        input="Who owns red-teaming?\n\nWhat is the capital of Australia?\n",
+    )
     assert result.exit_code == 0
     assert result.stdout.count("you ›") == 2
     assert "Priya Raman" in result.stdout
@@ -125,10 +135,10 @@ def test_a_corrupt_index_gets_a_clear_message_and_can_be_rebuilt(cli, write, tmp
     assert cli("ingest", str(write.root), "--data-dir", str(data)).exit_code == 0
     manifest = next((data / "index" / "generations").glob("g*/manifest.json"))
     manifest.write_text("{ this is not json")
-    result = cli("ask", "how fast are requests answered?", "--data-dir", str(data))
+    result = cli("ask", "how fast does the CoE answer requests?", "--data-dir", str(data))
     assert result.exit_code == 2
     assert "cannot be read" in result.stderr and "coe ingest --rebuild" in result.stderr
     rebuilt = cli("ingest", str(write.root), "--data-dir", str(data), "--rebuild")
     assert rebuilt.exit_code == 0, rebuilt.output
-    answer = cli.json("ask", "how fast are requests answered?", "--data-dir", str(data))
+    answer = cli.json("ask", "how fast does the CoE answer requests?", "--data-dir", str(data))
     assert "one working day" in answer["answer"]

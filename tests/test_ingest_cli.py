@@ -15,9 +15,10 @@ from tests.conftest import doc
 
 def _counts(output: str) -> dict[str, int]:
     line = next(x for x in output.splitlines() if x.startswith("Ingest:"))
-    return {name: int(n) for n, name in re.findall(r"(\d+) (added|updated|removed|unchanged|failed)", line)} | {
-        "embedded": int(re.search(r"(\d+) chunks embedded", line).group(1))
-    }
+    return {
+        name: int(n)
+        for n, name in re.findall(r"(\d+) (added|updated|removed|unchanged|failed)", line)
+    } | {"embedded": int(re.search(r"(\d+) chunks embedded", line).group(1))}
 
 
 def _top_doc(cli, data: Path, query: str) -> str:
@@ -40,12 +41,16 @@ def _make_docx(path: Path, heading: str, text: str) -> None:
     document.core_properties.title = heading
     document.add_heading(heading, level=1)
     document.add_paragraph(text)
-    document.add_paragraph("Escalate unresolved tickets to the platform duty manager.", style="List Bullet")
+    document.add_paragraph(
+        "Escalate unresolved tickets to the platform duty manager.", style="List Bullet"
+    )
     document.save(str(path))
 
 
 def test_every_supported_format_is_ingested_and_searchable(cli, write, tmp_path):
-    write("guide.md", doc("Markdown guide", "Quokka budgets are reviewed every quarter by finance."))
+    write(
+        "guide.md", doc("Markdown guide", "Quokka budgets are reviewed every quarter by finance.")
+    )
     write("notes.txt", "Plain notes\n\nThe narwhal cluster hosts the staging evaluation jobs.\n")
     write(
         "page.html",
@@ -53,15 +58,26 @@ def test_every_supported_format_is_ingested_and_searchable(cli, write, tmp_path)
         "<body><h1>Intranet page</h1><p>The axolotl dashboard shows latency per model.</p>"
         "<script>var hidden = 'pangolin';</script></body></html>",
     )
-    _make_pdf(write.root / "policy.pdf", "Retention policy",
-              "Capybara logs are deleted after thirty days unless legal asks otherwise.")
-    _make_docx(write.root / "runbook.docx", "Support runbook",
-               "The wombat queue is checked twice a day by the support rota.")
+    _make_pdf(
+        write.root / "policy.pdf",
+        "Retention policy",
+        "Capybara logs are deleted after thirty days unless legal asks otherwise.",
+    )
+    _make_docx(
+        write.root / "runbook.docx",
+        "Support runbook",
+        "The wombat queue is checked twice a day by the support rota.",
+    )
     data = tmp_path / "data"
     result = cli("ingest", str(write.root), "--data-dir", str(data))
     assert result.exit_code == 0, result.output
     assert _counts(result.stderr) | {"embedded": 0} == {
-        "added": 5, "updated": 0, "removed": 0, "unchanged": 0, "failed": 0, "embedded": 0
+        "added": 5,
+        "updated": 0,
+        "removed": 0,
+        "unchanged": 0,
+        "failed": 0,
+        "embedded": 0,
     }
     assert _top_doc(cli, data, "quokka budgets") == "guide.md"
     assert _top_doc(cli, data, "narwhal cluster staging") == "notes.txt"
@@ -92,7 +108,12 @@ def test_incremental_add_change_delete_and_noop(cli, write, tmp_path):
     (write.root / "b.md").unlink()
     changed = cli("ingest", str(write.root), "--data-dir", str(data))
     counts = _counts(changed.stderr)
-    assert (counts["added"], counts["updated"], counts["removed"], counts["unchanged"]) == (1, 1, 1, 0)
+    assert (counts["added"], counts["updated"], counts["removed"], counts["unchanged"]) == (
+        1,
+        1,
+        1,
+        0,
+    )
     assert _top_doc(cli, data, "kestrel billing") == "a.md"
     assert _top_doc(cli, data, "puffin credentials") == "c.md"
     hits = cli.json("search", "osprey maintenance windows", "--data-dir", str(data))
@@ -114,8 +135,11 @@ def test_only_front_matter_changes_do_not_reembed(cli, write, tmp_path):
 
 
 BAD_INPUTS = [
-    ("bad-audience.md", "---\ntitle: X\naudience: managers\n---\nSome text here.\n",
-     "invalid front matter: 'audience'"),
+    (
+        "bad-audience.md",
+        "---\ntitle: X\naudience: managers\n---\nSome text here.\n",
+        "invalid front matter: 'audience'",
+    ),
     ("typo-key.md", "---\ntitel: X\n---\nSome text here.\n", "unknown key 'titel'"),
     ("bad-yaml.md", "---\ntitle: [unclosed\n---\nSome text here.\n", "invalid front matter"),
     ("bad-date.md", "---\ntitle: X\nreview_by: someday\n---\nSome text.\n", "'review_by'"),
@@ -129,7 +153,9 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize(("name", "content", "reason"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
-def test_bad_input_is_reported_and_the_rest_is_ingested(cli, write, tmp_path, name, content, reason):
+def test_bad_input_is_reported_and_the_rest_is_ingested(
+    cli, write, tmp_path, name, content, reason
+):
     write("good.md", doc("Good", "The pelican process is documented here."))
     write(name, content)
     data = tmp_path / "data"
@@ -147,8 +173,9 @@ def test_oversized_and_unreadable_files_are_reported(cli, write, tmp_path):
     write("huge.md", doc("Huge", "word " * 3000))
     os.symlink(tmp_path / "nowhere.md", write.root / "dangling.md")
     data = tmp_path / "data"
-    result = cli("ingest", str(write.root), "--data-dir", str(data),
-                 env={"COE_MAX_FILE_MB": "0.01"})
+    result = cli(
+        "ingest", str(write.root), "--data-dir", str(data), env={"COE_MAX_FILE_MB": "0.01"}
+    )
     assert result.exit_code == 1
     assert re.search(r"huge\.md: file is [\d,]+ bytes, over the 10,000 bytes limit", result.stderr)
     assert re.search(r"dangling\.md: cannot read file: No such file", result.stderr)

@@ -14,8 +14,12 @@ from tests.conftest import REPO, doc
 
 def _coe(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli.main", *args], env=env, cwd=REPO,
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "bot.cli.main", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -37,7 +41,11 @@ def test_killed_ingest_keeps_the_previous_index(write, tmp_path):
 
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli.main", "ingest", str(write.root)],
-        env=env, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        env=env,
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     deadline = time.monotonic() + 120
     for line in process.stderr:

@@ -44,15 +44,21 @@ def units(text: str) -> list[str]:
             found.extend(s.strip() for s in _SENTENCE_END.split(" ".join(paragraph)) if s.strip())
             paragraph.clear()
 
+    header_row: str | None = None
     for raw in text.splitlines():
         line = raw.strip()
+        if _TABLE_RULE.match(line) and header_row is not None and found[-1:] == [header_row]:
+            found.pop()  # the row above a |---| rule is a table header, not a statement
+            continue
+        header_row = None
         if not line or line.startswith("#") or _TABLE_RULE.match(line):
             flush()
             continue
         if line.startswith("|"):
             flush()
             cells = [c.strip() for c in line.strip("|").split("|") if c.strip()]
-            found.append(" — ".join(cells))
+            header_row = " — ".join(cells)
+            found.append(header_row)
             continue
         if _LIST_MARKER.match(line):
             flush()
@@ -61,9 +67,7 @@ def units(text: str) -> list[str]:
         paragraph.append(line)
     flush()
     # A line ending in ':' only introduces what follows; alone it answers nothing.
-    return [
-        _EMPHASIS.sub("", u) for u in found if len(u.split()) >= 3 and not u.endswith(":")
-    ]
+    return [_EMPHASIS.sub("", u) for u in found if len(u.split()) >= 3 and not u.endswith(":")]
 
 
 def _pick_sentences(
@@ -172,7 +176,7 @@ def compose_answer(
         strong = (
             passage.similarity is not None
             and passage.keyword_score
-            and passage.similarity >= SEE_ALSO_SIMILARITY * evidence.top_similarity
+            and passage.similarity >= SEE_ALSO_SIMILARITY * evidence.similarity
         )
         if doc not in numbers and strong:
             numbers[doc] = len(numbers) + 1
@@ -196,17 +200,28 @@ def compose_abstention(
     evidence: Evidence,
     searched_documents: int,
     near_miss: bool,
+    today: date,
 ) -> Answer:
-    text = (
-        f"The CoE knowledge base does not cover this: I searched {searched_documents} documents "
-        "and found nothing that answers it, so I will not guess. A CoE expert can help — "
-        "ask in #ai-coe-help or file a consultation request."
-    )
-    related: list[str] = []
+    documents = f"{searched_documents} document{'' if searched_documents == 1 else 's'}"
     if near_miss:
+        text = (
+            f"I could not find a confident answer in the CoE knowledge base (I searched "
+            f"{documents}), so I will not guess. A CoE expert can help — ask in #ai-coe-help "
+            "or file a consultation request."
+        )
+    else:
+        text = (
+            f"The CoE knowledge base does not cover this: I searched {documents} and found "
+            "nothing that answers it, so I will not guess. A CoE expert can help — ask in "
+            "#ai-coe-help or file a consultation request."
+        )
+    related: list[Source] = []
+    if near_miss:
+        seen: set[str] = set()
         for passage in passages:
-            if passage.chunk.title not in related:
-                related.append(passage.chunk.title)
+            if passage.chunk.doc_id not in seen:
+                seen.add(passage.chunk.doc_id)
+                related.append(_source(len(related) + 1, passage, today, cited=False))
             if len(related) == 2:
                 break
     return Answer(

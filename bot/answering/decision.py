@@ -1,27 +1,34 @@
-"""Answer or abstain: a threshold on two evidence signals, fitted on the golden set.
+"""Answer or abstain: a weighted sum of evidence signals against a threshold.
 
-`coe eval --calibrate` refits the parameters and writes them to calibration.json.
+The weights and threshold are fitted on the golden set by `coe eval --calibrate` (see
+bot/evaluation/calibrate.py) and stored in calibration.json next to this file.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from bot.answering.models import Evidence
-from bot.answering.retrieval import Passage
+from bot.answering.retrieval import Retrieval
+from ingest.records import ChunkRecord
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
-COVERAGE_PASSAGES = 3
+TOP_PASSAGES = 3
+CONCENTRATION_DEPTH = 5
+
+# similarity carries weight 1; the others are fitted relative to it.
+FEATURES = ("coverage", "agreement", "concentration")
 
 
 class Calibration(BaseModel):
-    coverage_weight: float = 0.3
-    threshold: float = 0.55
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"coverage": 0.3, "agreement": 0.2, "concentration": 0.0}
+    )
+    threshold: float = 0.6
     fitted_on: str = "defaults"
 
 
@@ -38,40 +45,61 @@ def save_calibration(calibration: Calibration, path: Path = CALIBRATION_FILE) ->
 
 def term_coverage(
     query_terms: list[str],
-    passages: list[Passage],
+    passage_terms: list[frozenset[str]],
+    idf: Mapping[str, float],
+) -> float:
+    """Share of the query's known words (idf-weighted) found in the best passages.
+
+    Words the knowledge base never uses are left out: in a paraphrase they are noise.
+    """
+    known = {t for t in query_terms if t in idf}
+    total = sum(idf[t] for t in known)
+    if not total:
+        return 0.0
+    present = frozenset().union(*passage_terms) if passage_terms else frozenset()
+    return sum(idf[t] for t in known if t in present) / total
+
+
+def evidence_for(
+    retrieval: Retrieval,
+    chunks: list[ChunkRecord],
+    query_terms: list[str],
     passage_terms: Mapping[str, frozenset[str]],
     idf: Mapping[str, float],
-    unseen_idf: float,
-) -> float:
-    """Share of the query's informative words (idf-weighted) found in the best passages."""
-    unique = set(query_terms)
-    if not unique:
-        return 0.0
-    present: set[str] = set()
-    for passage in passages[:COVERAGE_PASSAGES]:
-        present |= passage_terms.get(passage.chunk.id, frozenset())
-    total = sum(idf.get(t, unseen_idf) for t in unique)
-    found = sum(idf.get(t, unseen_idf) for t in unique if t in present)
-    return found / total if total else 0.0
+) -> dict[str, float]:
+    dense_docs = [chunks[h.position].doc_id for h in retrieval.dense]
+    lexical_docs = [chunks[h.position].doc_id for h in retrieval.lexical]
+    top = [passage_terms[chunks[h.position].id] for h in retrieval.dense[:TOP_PASSAGES]]
+    head = dense_docs[:CONCENTRATION_DEPTH]
+    return {
+        "similarity": retrieval.top_similarity,
+        "coverage": term_coverage(query_terms, top, idf),
+        # Both rankings pointing at the same document is strong evidence it is on topic.
+        "agreement": float(bool(dense_docs and lexical_docs and dense_docs[0] == lexical_docs[0])),
+        # Answers live in one document; off-topic hits scatter across many.
+        "concentration": head.count(head[0]) / len(head) if head else 0.0,
+    }
 
 
-def evidence_for(top_similarity: float, coverage: float, calibration: Calibration) -> Evidence:
-    confidence = top_similarity + calibration.coverage_weight * coverage
-    return Evidence(
-        top_similarity=round(top_similarity, 4),
-        term_coverage=round(coverage, 4),
-        confidence=round(confidence, 4),
+def confidence(features: Mapping[str, float], calibration: Calibration) -> float:
+    return features["similarity"] + sum(
+        calibration.weights.get(name, 0.0) * features[name] for name in FEATURES
     )
 
 
-def should_abstain(evidence: Evidence, calibration: Calibration) -> bool:
-    return evidence.confidence < calibration.threshold
+def decide(features: dict[str, float], calibration: Calibration) -> tuple[Evidence, bool]:
+    score = confidence(features, calibration)
+    evidence = Evidence(
+        **{name: round(value, 4) for name, value in features.items()},
+        confidence=round(score, 4),
+    )
+    return evidence, score < calibration.threshold
 
 
-def idf_table(document_frequency: Mapping[str, int], documents: int) -> tuple[dict[str, float], float]:
-    idf = {
+def idf_table(document_frequency: Mapping[str, int], documents: int) -> dict[str, float]:
+    import math
+
+    return {
         term: math.log(1 + (documents - df + 0.5) / (df + 0.5))
         for term, df in document_frequency.items()
     }
-    unseen = math.log(1 + (documents + 0.5) / 0.5)
-    return idf, unseen

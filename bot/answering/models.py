@@ -40,8 +40,10 @@ class ChecklistLink(BaseModel):
 class Evidence(BaseModel):
     """The signals the answer/abstain decision used, kept for evaluation and debugging."""
 
-    top_similarity: float = 0.0
-    term_coverage: float = 0.0
+    similarity: float = 0.0  # cosine similarity of the best passage
+    coverage: float = 0.0  # share of the question's words found in the best passages
+    agreement: float = 0.0  # 1 when dense and keyword search agree on the top document
+    concentration: float = 0.0  # share of the top passages from the top document
     confidence: float = 0.0
 
 
@@ -53,6 +55,6 @@ class Answer(BaseModel):
     sources: list[Source] = Field(default_factory=list)
     checklist: ChecklistLink | None = None
     searched_documents: int = 0
-    related: list[str] = Field(default_factory=list)  # closest titles when abstaining
+    related: list[Source] = Field(default_factory=list)  # closest documents when declining
     evidence: Evidence = Field(default_factory=Evidence)
     latency_ms: float = 0.0

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.index_store import KnowledgeIndex
+from ingest.index_store import KnowledgeIndex, ScoredId
 from ingest.records import ChunkRecord
 
-RRF_K = 60
+RRF_K = 10  # tuned on the golden set: 10 beat the customary 60 on every metric
 CANDIDATES = 30
 
 
@@ -23,14 +23,19 @@ class Passage:
 
 @dataclass(frozen=True)
 class Retrieval:
-    passages: list[Passage]
-    top_similarity: float
+    passages: list[Passage]  # fused ranking
+    dense: list[ScoredId]
+    lexical: list[ScoredId]
+
+    @property
+    def top_similarity(self) -> float:
+        return max((hit.score for hit in self.dense), default=0.0)
 
 
 def fuse(
     index: KnowledgeIndex,
-    dense: list,
-    lexical: list,
+    dense: list[ScoredId],
+    lexical: list[ScoredId],
     k: int,
 ) -> list[Passage]:
     fused: dict[int, float] = {}
@@ -49,12 +54,16 @@ def fuse(
 
 
 def retrieve(
-    index: KnowledgeIndex, query: str, query_vector: np.ndarray, staff: bool, k: int = 10
+    index: KnowledgeIndex,
+    query: str,
+    query_vector: np.ndarray,
+    staff: bool,
+    k: int = 10,
+    keyword_query: str | None = None,
 ) -> Retrieval:
     dense = index.dense(query_vector, CANDIDATES, staff)
-    lexical = index.lexical(query, CANDIDATES, staff)
-    top = max((hit.score for hit in dense), default=0.0)
-    return Retrieval(fuse(index, dense, lexical, k), top)
+    lexical = index.lexical(keyword_query or query, CANDIDATES, staff)
+    return Retrieval(fuse(index, dense, lexical, k), dense, lexical)
 
 
 def rank_documents(passages: list[Passage]) -> list[str]:

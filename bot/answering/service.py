@@ -11,22 +11,16 @@ from datetime import date
 from pathlib import Path
 
 from bot.answering.compose import compose_abstention, compose_answer, find_checklist
-from bot.answering.decision import (
-    Calibration,
-    evidence_for,
-    idf_table,
-    load_calibration,
-    should_abstain,
-    term_coverage,
-)
+from bot.answering.decision import Calibration, decide, evidence_for, idf_table, load_calibration
 from bot.answering.models import Answer
 from bot.answering.retrieval import Passage, Retrieval, retrieve
+from bot.answering.synonyms import expand, load_synonyms
 from ingest.embedding import Embedder, shared_embedder
 from ingest.index_store import KnowledgeIndex
 from ingest.lexical import lexical_terms, terms
 
 MAX_QUESTION_CHARS = 2000
-NEAR_MISS_MARGIN = 0.08
+NEAR_MISS_MARGIN = 0.15
 
 
 class EmptyQuestionError(ValueError):
@@ -38,7 +32,6 @@ class _Loaded:
     index: KnowledgeIndex
     passage_terms: dict[str, frozenset[str]]
     idf: dict[str, float]
-    unseen_idf: float
 
 
 def _prepare(index: KnowledgeIndex) -> _Loaded:
@@ -47,8 +40,7 @@ def _prepare(index: KnowledgeIndex) -> _Loaded:
     frequency: Counter[str] = Counter()
     for words in passage_terms.values():
         frequency.update(words)
-    idf, unseen = idf_table(frequency, max(1, len(index.chunks)))
-    return _Loaded(index, passage_terms, idf, unseen)
+    return _Loaded(index, passage_terms, idf_table(frequency, max(1, len(index.chunks))))
 
 
 class AnswerService:
@@ -58,11 +50,13 @@ class AnswerService:
         embedder_factory: Callable[[], Embedder] = shared_embedder,
         calibration: Calibration | None = None,
         today: Callable[[], date] = date.today,
+        synonyms_file: Path | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self._embedder_factory = embedder_factory
         self.calibration = calibration or load_calibration()
         self._today = today
+        self._synonyms = load_synonyms(synonyms_file)
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
@@ -84,7 +78,8 @@ class AnswerService:
     def retrieve(self, query: str, staff: bool, k: int = 10) -> Retrieval:
         loaded = self._current()
         vector = self._embedder_factory().embed_query(query)
-        return retrieve(loaded.index, query, vector, staff, k)
+        keywords = expand(query, self._synonyms)
+        return retrieve(loaded.index, query, vector, staff, k, keyword_query=keywords)
 
     def ask(self, question: str, staff: bool = False, context: str = "") -> Answer:
         """Answers from the knowledge base, or abstains; `context` is earlier conversation."""
@@ -100,14 +95,16 @@ class AnswerService:
         started = time.perf_counter()
         result = self.retrieve(query, staff)
         query_terms = terms(question[:MAX_QUESTION_CHARS])
-        coverage = term_coverage(
-            query_terms, result.passages, loaded.passage_terms, loaded.idf, loaded.unseen_idf
+        features = evidence_for(
+            result, loaded.index.chunks, query_terms, loaded.passage_terms, loaded.idf
         )
-        evidence = evidence_for(result.top_similarity, coverage, self.calibration)
+        evidence, abstain = decide(features, self.calibration)
         searched = loaded.index.document_count(staff)
-        if not result.passages or should_abstain(evidence, self.calibration):
+        if not result.passages or abstain:
             near = evidence.confidence >= self.calibration.threshold - NEAR_MISS_MARGIN
-            answer = compose_abstention(question, result.passages, evidence, searched, near)
+            answer = compose_abstention(
+                question, result.passages, evidence, searched, near, self._today()
+            )
         else:
             checklist = find_checklist(set(query_terms), result.passages, self._checklist_counts)
             answer = compose_answer(

@@ -204,13 +204,19 @@ def chat(
     service = _service(_settings(data_dir))
     interactive = sys.stdin.isatty()
     if interactive:
-        out.print("[bold]CoE Assistant[/bold] — ask about CoE standards, checklists and "
-                  "playbooks. Empty line or Ctrl-D to leave.")
+        out.print(
+            "[bold]CoE Assistant[/bold] — ask about CoE standards, checklists and "
+            "playbooks. Empty line or Ctrl-D to leave."
+        )
     else:
         service.warm_up()
     while True:
         try:
-            line = out.input("[bold green]you ›[/bold green] ") if interactive else sys.stdin.readline()
+            line = (
+                out.input("[bold green]you ›[/bold green] ")
+                if interactive
+                else sys.stdin.readline()
+            )
         except (EOFError, KeyboardInterrupt):
             break
         if not interactive and line == "":

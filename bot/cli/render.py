@@ -18,7 +18,9 @@ def answer_renderable(answer: Answer) -> Panel:
     if answer.abstained:
         parts.append(Text(answer.answer, style="yellow"))
         if answer.related:
-            parts.append(Text("Closest documents: " + "; ".join(answer.related), style="dim"))
+            parts.append(Text("\nThese documents came closest, in case they help:", style="dim"))
+            for source in answer.related:
+                parts.append(Text(f"  {source.title} — {source.source}", style="dim"))
         return Panel(Group(*parts), title="Not in the knowledge base", border_style="yellow")
     body = Text()
     for sentence in answer.sentences:

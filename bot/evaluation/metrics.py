@@ -34,7 +34,9 @@ def ndcg(ranking: Sequence[str], relevant: set[str], k: int = 10) -> float:
     return gains / ideal if ideal else 0.0
 
 
-def ranking_metrics(rankings: Sequence[Sequence[str]], relevant: Sequence[set[str]]) -> RankingMetrics:
+def ranking_metrics(
+    rankings: Sequence[Sequence[str]], relevant: Sequence[set[str]]
+) -> RankingMetrics:
     n = len(rankings)
     if n == 0:
         return RankingMetrics(hit_at_1=0, hit_at_3=0, mrr=0, ndcg_at_10=0)
@@ -47,7 +49,9 @@ def ranking_metrics(rankings: Sequence[Sequence[str]], relevant: Sequence[set[st
     )
 
 
-def abstention_metrics(abstained: Sequence[bool], out_of_scope: Sequence[bool]) -> AbstentionMetrics:
+def abstention_metrics(
+    abstained: Sequence[bool], out_of_scope: Sequence[bool]
+) -> AbstentionMetrics:
     declined = sum(abstained)
     correct = sum(1 for a, o in zip(abstained, out_of_scope, strict=True) if a and o)
     oos = sum(out_of_scope)

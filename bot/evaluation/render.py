@@ -18,8 +18,12 @@ def print_report(console: Console, report: EvalReport) -> None:
     table.add_column("metric")
     table.add_column("hybrid (dense + BM25, RRF)", justify="right")
     table.add_column("dense-only baseline", justify="right")
-    for name, field in (("hit@1", "hit_at_1"), ("hit@3", "hit_at_3"), ("MRR", "mrr"),
-                        ("nDCG@10", "ndcg_at_10")):
+    for name, field in (
+        ("hit@1", "hit_at_1"),
+        ("hit@3", "hit_at_3"),
+        ("MRR", "mrr"),
+        ("nDCG@10", "ndcg_at_10"),
+    ):
         base = f"{getattr(report.baseline, field):.3f}" if report.baseline else "-"
         table.add_row(name, f"{getattr(report.hybrid, field):.3f}", base)
     console.print(table)
@@ -27,19 +31,28 @@ def print_report(console: Console, report: EvalReport) -> None:
     abst.add_column("metric")
     abst.add_column("fitted rule", justify="right")
     abst.add_column("5-fold cross-validated", justify="right")
-    for name, field in (("precision", "precision"), ("recall", "recall"),
-                        ("in-scope answered", "in_scope_answered")):
-        abst.add_row(name, f"{getattr(report.abstention, field):.3f}",
-                     f"{getattr(report.abstention_cross_validated, field):.3f}")
+    for name, field in (
+        ("precision", "precision"),
+        ("recall", "recall"),
+        ("in-scope answered", "in_scope_answered"),
+    ):
+        abst.add_row(
+            name,
+            f"{getattr(report.abstention, field):.3f}",
+            f"{getattr(report.abstention_cross_validated, field):.3f}",
+        )
     console.print(abst)
     c = report.calibration
+    terms = " + ".join(f"{w:g} × {name}" for name, w in c.weights.items() if w)
     console.print(
-        f"Rule: answer when similarity + {c.coverage_weight} × term coverage ≥ {c.threshold} "
+        f"Rule: answer when similarity{' + ' + terms if terms else ''} ≥ {c.threshold:g} "
         f"(fitted on {escape(c.fitted_on)})"
     )
     for miss in report.misses:
-        console.print(f"[yellow]miss@3[/yellow] {escape(miss.question)} → expected "
-                      f"{', '.join(miss.expected)}; got {', '.join(miss.got)}")
+        console.print(
+            f"[yellow]miss@3[/yellow] {escape(miss.question)} → expected "
+            f"{', '.join(miss.expected)}; got {', '.join(miss.got)}"
+        )
     for question in report.wrongly_answered:
         console.print(f"[yellow]answered but out of scope[/yellow] {escape(question)}")
     for question in report.wrongly_declined:

@@ -76,10 +76,11 @@ def run_evaluation(
     relevant = [set(q.expected) for q in in_scope]
 
     answers = [service.ask(q.question, staff=q.staff) for q in golden.questions]
-    features = [(a.evidence.top_similarity, a.evidence.term_coverage) for a in answers]
+    features = [a.evidence.model_dump(exclude={"confidence"}) for a in answers]
     oos = [q.out_of_scope for q in golden.questions]
+    target = golden.thresholds.abstention_recall
     if calibrate:
-        service.calibration = fit(features, oos)
+        service.calibration = fit(features, oos, target)
         save_calibration(service.calibration)
         answers = [service.ask(q.question, staff=q.staff) for q in golden.questions]
     abstained = [a.abstained for a in answers]
@@ -91,7 +92,7 @@ def run_evaluation(
         hybrid=ranking_metrics(rankings, relevant),
         abstention=abstention_metrics(abstained, oos),
         abstention_cross_validated=abstention_metrics(
-            cross_validated_decisions(features, oos), oos
+            cross_validated_decisions(features, oos, target), oos
         ),
         calibration=service.calibration,
         thresholds=golden.thresholds,
@@ -103,7 +104,9 @@ def run_evaluation(
     for question, ranking, rel in zip(in_scope, rankings, relevant, strict=True):
         rank = first_relevant_rank(ranking, rel)
         if rank is None or rank > 3:
-            report.misses.append(Miss(question=question.question, expected=question.expected, got=ranking[:3]))
+            report.misses.append(
+                Miss(question=question.question, expected=question.expected, got=ranking[:3])
+            )
     for question, answer in zip(golden.questions, answers, strict=True):
         if question.out_of_scope and not answer.abstained:
             report.wrongly_answered.append(question.question)

@@ -1,0 +1,91 @@
+"""Pure pieces: chunking, checklist parsing, sentence extraction, metrics and calibration."""
+
+from __future__ import annotations
+
+from bot.answering.compose import units
+from bot.answering.decision import confidence
+from bot.evaluation.calibrate import fit
+from bot.evaluation.metrics import abstention_metrics, ndcg, ranking_metrics
+from ingest.checklists import parse_checklist
+from ingest.chunking import chunk_document, split_sections
+from ingest.embedding import MODEL_WINDOW, count_tokens
+
+
+def test_chunks_follow_headings_and_fit_the_model_window():
+    long_section = " ".join(
+        f"Sentence number {n} explains one more rule of the process." for n in range(120)
+    )
+    body = f"# Guide\n\nIntro text for the guide.\n\n## Setup\n\n{long_section}\n\n## Usage\n\nRun it daily."
+    chunks = chunk_document("Guide", body)
+    assert {c.heading for c in chunks} >= {"Setup"}
+    assert len([c for c in chunks if c.heading == "Setup"]) > 3
+    for chunk in chunks:
+        assert count_tokens(chunk.embed_text) + 2 <= MODEL_WINDOW
+        assert chunk.embed_text.startswith("Guide")
+
+
+def test_headings_inside_code_fences_are_not_sections():
+    sections = split_sections("## Real\n\n```\n# not a heading\n```\n", "T")
+    assert [s.path for s in sections] == [("Real",)]
+
+
+def test_checklist_items_are_grouped_by_heading_with_a_content_version():
+    body = "# L\n\n## Before\n\n- [ ] Eval passed\n- [x] Model card\n\n## After\n\n* [ ] Monitor\n"
+    checklist = parse_checklist(body, "L")
+    assert [(s.title, s.items) for s in checklist.sections] == [
+        ("Before", ["Eval passed", "Model card"]),
+        ("After", ["Monitor"]),
+    ]
+    assert checklist.item_count == 3
+    changed = parse_checklist(body.replace("Monitor", "Monitor weekly"), "L")
+    assert changed.version != checklist.version
+    assert parse_checklist("# No items\n\nJust text.", "x") is None
+
+
+def test_units_strip_markup_and_drop_lead_ins():
+    text = "Some **bold** claim here today. Another one follows it.\n\nWe cover:\n- [ ] Item one to do\n| a | b |\n|---|---|\n| c | d e f |"
+    assert units(text) == [
+        "Some bold claim here today.",
+        "Another one follows it.",
+        "Item one to do",
+        "c — d e f",
+    ]
+
+
+def test_ranking_metrics():
+    rankings = [["a", "b", "c"], ["x", "a", "y"], ["x", "y", "z", "w"]]
+    relevant = [{"a"}, {"a"}, {"a"}]
+    metrics = ranking_metrics(rankings, relevant)
+    assert metrics.hit_at_1 == 1 / 3
+    assert metrics.hit_at_3 == 2 / 3
+    assert abs(metrics.mrr - (1 + 0.5) / 3) < 1e-9
+    assert ndcg(["a", "b"], {"a", "b"}) == 1.0
+    assert ndcg(["b", "a"], {"a"}) < 1.0
+
+
+def test_abstention_metrics():
+    m = abstention_metrics([True, True, False, False], [True, False, True, False])
+    assert (m.precision, m.recall, m.in_scope_answered) == (0.5, 0.5, 0.5)
+
+
+def test_calibration_declines_the_required_share_of_out_of_scope_questions():
+    def f(similarity, coverage, agreement=0.0):
+        return {
+            "similarity": similarity,
+            "coverage": coverage,
+            "agreement": agreement,
+            "concentration": 0.2,
+        }
+
+    features = [
+        f(0.7, 0.9, 1),
+        f(0.6, 0.8),
+        f(0.45, 0.7, 1),
+        f(0.3, 0.1),
+        f(0.35, 0.2),
+        f(0.5, 0.0),
+    ]
+    oos = [False, False, False, True, True, True]
+    rule = fit(features, oos, min_recall=1.0)
+    decide = [confidence(x, rule) < rule.threshold for x in features]
+    assert decide == oos
