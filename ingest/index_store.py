@@ -76,7 +76,11 @@ def open_collection(data_dir: Path):
         settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
     )
     return client.get_or_create_collection(
-        COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        COLLECTION,
+        # A wide search beam makes the approximate search all but exact at our sizes, so the
+        # same question gets the same passages after every rebuild.
+        metadata={"hnsw:space": "cosine", "hnsw:search_ef": 200, "hnsw:construction_ef": 200},
+        embedding_function=None,
     )
 
 

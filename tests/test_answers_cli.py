@@ -40,11 +40,7 @@ def test_json_output_has_the_documented_shape(cli, kb_data):
 
 
 def test_a_launch_question_links_the_launch_readiness_checklist(cli, kb_data):
-    answer = _ask(
-        cli,
-        kb_data,
-        "my team wants to ship an AI feature next month, what do we need to have done?",
-    )
+    answer = _ask(cli, kb_data, "What has to be in place before an AI feature launches?")
     assert answer["abstained"] is False
     assert answer["checklist"] is not None
     assert answer["checklist"]["doc_id"] == "checklists/ai-feature-launch-readiness.md"

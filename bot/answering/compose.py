@@ -125,11 +125,15 @@ def find_checklist(
     passages: list[Passage],
     checklist_items: Callable[[str], tuple[int, int] | None],
 ) -> ChecklistLink | None:
-    """A checklist among the top results is worth linking; asking for one widens the net."""
+    """A checklist among the top documents is worth linking; asking for one widens the net."""
     wants_checklist = bool(question_terms & {"checklist", "list", "readi", "step"})
-    limit = len(passages) if wants_checklist else CHECKLIST_RANK
-    for passage in passages[:limit]:
+    documents: list[str] = []
+    for passage in passages:
         chunk = passage.chunk
+        if chunk.doc_id not in documents:
+            documents.append(chunk.doc_id)
+        if not wants_checklist and len(documents) > CHECKLIST_RANK:
+            break
         if chunk.doc_type != "checklist":
             continue
         counts = checklist_items(chunk.doc_id)
