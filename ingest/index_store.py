@@ -84,6 +84,14 @@ def open_collection(data_dir: Path):
     )
 
 
+def remove_index(data_dir: Path) -> None:
+    """Deletes the whole index; Chroma's in-process client cache must forget it too."""
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    shutil.rmtree(index_dir(data_dir), ignore_errors=True)
+
+
 def current_generation(data_dir: Path) -> str | None:
     try:
         name = _current_file(data_dir).read_text().strip()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -111,7 +110,9 @@ def ingest(
     """Index documents (md, txt, html, pdf, docx); unchanged files are skipped."""
     settings = _settings(data_dir)
     if rebuild:
-        shutil.rmtree(settings.data_dir / "index", ignore_errors=True)
+        from ingest.index_store import remove_index
+
+        remove_index(settings.data_dir)
     report = _run_ingest(settings, list(paths or settings.knowledge_paths))
     if report.failed:
         raise typer.Exit(1)
