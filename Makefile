@@ -18,11 +18,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Ingests the bundled knowledge base (incremental: a no-op when nothing changed),
-# then opens the console chat. Questions can be piped in: echo "…" | make run
+# Ingests the knowledge base (incremental: a no-op when nothing changed), then runs the
+# Slack app when a bot token is configured (environment or .env), the console chat otherwise.
+# Questions can be piped into the chat: echo "…" | make run
 run: install
 	@$(BIN)/coe ingest
-	@$(BIN)/coe chat
+	@if [ -n "$$SLACK_BOT_TOKEN" ] || grep -qs '^SLACK_BOT_TOKEN=.' .env; then \
+		$(BIN)/coe serve; \
+	else \
+		$(BIN)/coe chat; \
+	fi
 
 test: install
 	$(BIN)/ruff check .

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     staff_usergroup_id: str | None = Field(default=None, validation_alias="COE_STAFF_USERGROUP_ID")
     triage_channel_id: str | None = Field(default=None, validation_alias="COE_TRIAGE_CHANNEL_ID")
+    rate_limit_per_minute: int = Field(
+        default=10, ge=1, validation_alias="COE_RATE_LIMIT_PER_MINUTE"
+    )
 
     @field_validator("knowledge_dirs", "staff_user_ids", mode="before")
     @classmethod
@@ -46,6 +49,10 @@ class Settings(BaseSettings):
     @cached_property
     def knowledge_paths(self) -> list[Path]:
         return list(self.knowledge_dirs) or [bundled_knowledge_dir()]
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
 
     @property
     def max_file_bytes(self) -> int:

@@ -268,5 +268,71 @@ def evaluate(
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option("--port", help="HTTP port (HTTP mode)")] = 3000,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "0.0.0.0",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP."""
+    import logging
+
+    from bot.runtime import open_store
+    from bot.slack.app import SlackConfigError, build_app, check_settings
+    from bot.slack.server import serve_http, serve_socket_mode
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = _settings(data_dir)
+    try:
+        check_settings(settings)
+    except SlackConfigError as error:
+        raise _fail(str(error)) from None
+    service = _service(settings)
+    service.warm_up()  # load the model before the first question, not during it
+    try:
+        slack = build_app(settings, service, open_store(settings))
+    except SlackConfigError as error:
+        raise _fail(str(error)) from None
+    if settings.socket_mode:
+        err.print("CoE Assistant is connecting to Slack in Socket Mode…")
+        serve_socket_mode(slack, settings.slack_app_token or "")
+    else:
+        err.print(f"CoE Assistant listens on http://{host}:{port}/slack/events")
+        serve_http(slack, host, port)
+
+
+@app.command()
+def manifest(
+    url: Annotated[
+        str | None, typer.Option("--url", help="Public base URL of `coe serve` (HTTP mode)")
+    ] = None,
+    socket_mode: Annotated[
+        bool | None,
+        typer.Option(
+            "--socket-mode/--http", help="Default: Socket Mode when SLACK_APP_TOKEN is set"
+        ),
+    ] = None,
+) -> None:
+    """Print the Slack app manifest (JSON) for creating the app at api.slack.com/apps."""
+    from bot.slack.app import listener_registry
+    from bot.slack.manifest import build_manifest
+
+    use_socket = load_settings().socket_mode if socket_mode is None else socket_mode
+    print(json.dumps(build_manifest(listener_registry(), url, use_socket), indent=2))
+
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDirOption = None) -> None:
+    """Apply database migrations (also done automatically at start-up)."""
+    from bot.runtime import open_store
+
+    open_store(_settings(data_dir))
+    err.print("Database is up to date.")
+
+
 if __name__ == "__main__":
     app()

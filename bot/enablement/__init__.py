@@ -1,0 +1,1 @@
+"""Checklists, training and workshops: what the CoE offers teams beyond answers."""

@@ -1,0 +1,260 @@
+"""Block Kit builders: pure functions from service results to Slack messages.
+
+Every untrusted string (questions, passages, titles, owners) goes through `escape`; links are
+built only from document URLs that look like plain web addresses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextActionsBlock,
+    ContextBlock,
+    DividerBlock,
+    FeedbackButtonObject,
+    FeedbackButtonsElement,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.answering.models import Answer, Source
+from bot.enablement.checklists import ChecklistDoc
+from bot.slack.mrkdwn import escape, link, truncate
+
+MAX_BLOCKS = 50
+SECTION_LIMIT = 3000
+FALLBACK_LIMIT = 3000
+
+ASK_EXPERT = "ask_expert"
+FEEDBACK = "answer_feedback"
+OPEN_CHECKLIST = "open_checklist"
+
+
+@dataclass
+class Message:
+    text: str  # notification and screen-reader fallback
+    blocks: list[Block] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        blocks = [b.to_dict() for b in self.blocks[:MAX_BLOCKS]]
+        return {"text": truncate(self.text, FALLBACK_LIMIT), "blocks": blocks}
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))
+
+
+def _source_line(source: Source) -> str:
+    line = f"[{source.number}] {link(source.url, source.title)}"
+    if not source.url:
+        line += f" (`{escape(source.source)}`)"
+    if source.owner:
+        line += f" — {escape(source.owner)}"
+    if source.stale and source.review_by:
+        line += f" :warning: _review was due {source.review_by.isoformat()}; may be out of date_"
+    return line
+
+
+def _expert_button(reference: str, primary: bool = False) -> ButtonElement:
+    return ButtonElement(
+        text="Ask a CoE expert",
+        action_id=ASK_EXPERT,
+        value=reference,
+        style="primary" if primary else None,
+    )
+
+
+def answer_message(answer: Answer, reference: str) -> Message:
+    if answer.abstained:
+        return abstention_message(answer, reference)
+    body = " ".join(f"{escape(s.text)} *[{s.source_number}]*" for s in answer.sentences)
+    blocks: list[Block] = [_section(body)]
+    cited = [s for s in answer.sources if s.cited]
+    further = [s for s in answer.sources if not s.cited]
+    lines = ["*Sources*", *(_source_line(s) for s in cited)]
+    if further:
+        lines.append("_See also:_ " + ", ".join(link(s.url, s.title) for s in further))
+    blocks.append(_section("\n".join(lines)))
+    if answer.checklist:
+        c = answer.checklist
+        blocks.append(
+            _section(
+                f":clipboard: *Checklist:* {link(c.url, c.title)} — {c.item_count} items in "
+                f"{c.section_count} sections. `/coe checklist {escape(c.title)}` shows them here."
+            )
+        )
+    blocks.append(
+        ContextActionsBlock(
+            elements=[
+                FeedbackButtonsElement(
+                    action_id=FEEDBACK,
+                    positive_button=FeedbackButtonObject(
+                        text="Helpful",
+                        value=f"positive:{reference}",
+                        accessibility_label="Mark this answer as helpful",
+                    ),
+                    negative_button=FeedbackButtonObject(
+                        text="Not helpful",
+                        value=f"negative:{reference}",
+                        accessibility_label="Mark this answer as not helpful",
+                    ),
+                )
+            ]
+        )
+    )
+    blocks.append(ActionsBlock(elements=[_expert_button(reference)]))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Answer ref `{reference}` · extracted from {answer.searched_documents} "
+                    "CoE documents, never generated"
+                )
+            ]
+        )
+    )
+    fallback = " ".join(f"{s.text} [{s.source_number}]" for s in answer.sentences)
+    return Message(text=fallback, blocks=blocks)
+
+
+def abstention_message(answer: Answer, reference: str) -> Message:
+    blocks: list[Block] = [
+        _section(f":mag: {escape(answer.answer)}"),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=truncate(
+                        f"Searched {answer.searched_documents} CoE documents for: "
+                        f"_{escape(answer.question)}_",
+                        SECTION_LIMIT,
+                    )
+                )
+            ]
+        ),
+    ]
+    if answer.related:
+        lines = ["These came closest, in case they help:"]
+        lines += [f"• {link(s.url, s.title)}" for s in answer.related]
+        blocks.append(_section("\n".join(lines)))
+    blocks.append(ActionsBlock(elements=[_expert_button(reference, primary=True)]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"ref `{reference}`")]))
+    return Message(text=answer.answer, blocks=blocks)
+
+
+def error_message(reference: str) -> Message:
+    text = (
+        f"Sorry — something went wrong while I was answering (reference `{reference}`). "
+        "Please try again in a minute; if it keeps happening, post the reference in #ai-coe-help."
+    )
+    return Message(text=text.replace("`", ""), blocks=[_section(f":warning: {text}")])
+
+
+def rate_limited_message(limit: int) -> Message:
+    text = (
+        f"You have asked {limit} questions in the last minute, which is my limit per person. "
+        "Please wait a moment and ask again — nothing you asked was lost, it just was not queued."
+    )
+    return Message(text=text, blocks=[_section(f":hourglass_flowing_sand: {text}")])
+
+
+def busy_message() -> Message:
+    text = "I am answering a lot of questions right now. Please ask again in a minute."
+    return Message(text=text, blocks=[_section(f":hourglass_flowing_sand: {text}")])
+
+
+def expert_pending_message(question: str) -> Message:
+    text = (
+        "Consultation requests are not filed from Slack yet. To reach a CoE expert now, post "
+        "your question in #ai-coe-help — the CoE answers there within one working day."
+    )
+    quoted = f"\n>{escape(truncate(question, 500))}" if question else ""
+    return Message(text=text, blocks=[_section(f":raising_hand: {text}{quoted}")])
+
+
+def feedback_thanks_message(positive: bool) -> Message:
+    text = (
+        "Thanks — glad it helped."
+        if positive
+        else "Thanks for telling us. The CoE reviews unhelpful answers to improve the documents."
+    )
+    return Message(text=text, blocks=[_section(text)])
+
+
+def checklist_list_message(checklists: list[ChecklistDoc]) -> Message:
+    if not checklists:
+        return Message(
+            text="The knowledge base has no checklists yet.",
+            blocks=[_section("The knowledge base has no checklists yet.")],
+        )
+    blocks: list[Block] = [HeaderBlock(text="CoE checklists")]
+    for item in checklists[: MAX_BLOCKS - 3]:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=truncate(
+                        f"*{link(item.url, item.title)}* — {item.checklist.item_count} items"
+                        + (f" · owner {escape(item.owner)}" if item.owner else ""),
+                        SECTION_LIMIT,
+                    )
+                ),
+                accessory=ButtonElement(
+                    text="Show", action_id=OPEN_CHECKLIST, value=item.doc_id[:2000]
+                ),
+            )
+        )
+    blocks.append(
+        ContextBlock(elements=[MarkdownTextObject(text="`/coe checklist <name>` shows one here.")])
+    )
+    return Message(text=f"{len(checklists)} CoE checklists", blocks=blocks)
+
+
+def checklist_message(item: ChecklistDoc) -> Message:
+    blocks: list[Block] = [
+        HeaderBlock(text=truncate(item.title, 150)),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"{item.checklist.item_count} items · {link(item.url, 'full document')}"
+                    + (f" · owner {escape(item.owner)}" if item.owner else "")
+                )
+            ]
+        ),
+    ]
+    for section in item.checklist.sections:
+        if len(blocks) >= MAX_BLOCKS - 1:
+            blocks.append(_section(f"…more in the {link(item.url, 'full document')}"))
+            break
+        lines = [f"*{escape(section.title)}*"] + [f"☐ {escape(i)}" for i in section.items]
+        blocks.append(_section("\n".join(lines)))
+    return Message(text=f"{item.title}: {item.checklist.item_count} items", blocks=blocks)
+
+
+def not_found_checklist_message(name: str, checklists: list[ChecklistDoc]) -> Message:
+    names = ", ".join(escape(c.title) for c in checklists) or "none yet"
+    text = f"No checklist matches “{escape(name)}”. Available: {names}."
+    return Message(text=text, blocks=[_section(text)])
+
+
+def help_message() -> Message:
+    text = "\n".join(
+        [
+            "*CoE Assistant* answers from the AI CoE knowledge base, always with sources.",
+            "• Mention me in a channel, or message me directly. Follow-ups in the same thread "
+            "need no mention.",
+            "• `/coe ask <question>` — ask privately from any channel",
+            "• `/coe checklist` — list the checklists; `/coe checklist <name>` shows one",
+            "• `/coe help` — this message",
+            "• Message shortcut *Ask the CoE about this* — ask about any message",
+            "If the knowledge base does not cover something, I say so and offer a CoE expert.",
+        ]
+    )
+    return Message(text="How to use the CoE Assistant", blocks=[_section(text)])
+
+
+def divider() -> DividerBlock:
+    return DividerBlock()

@@ -1,0 +1,1 @@
+"""Thin listeners: parse the payload, call a service, render with a builder, send."""

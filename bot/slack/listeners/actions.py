@@ -1,0 +1,61 @@
+"""Buttons: feedback on answers, "Ask a CoE expert", and showing a checklist."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.enablement.checklists import list_checklists
+from bot.slack import blocks
+from bot.slack.registry import Registrar
+from bot.slack.responder import Responder
+
+
+def _where(body: dict) -> tuple[str, str, str | None]:
+    channel = (body.get("channel") or body.get("container") or {}).get("id") or body.get(
+        "container", {}
+    ).get("channel_id", "")
+    message = body.get("message") or {}
+    return body["user"]["id"], channel, message.get("thread_ts") or message.get("ts")
+
+
+def register(reg: Registrar, responder: Responder) -> None:
+    @reg.action(blocks.FEEDBACK)
+    def feedback(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        value, _, reference = (action.get("value") or "").partition(":")
+        user, channel, thread_ts = _where(body)
+        positive = value == "positive"
+        responder.store.record_feedback(reference, user, "positive" if positive else "negative")
+        message = blocks.feedback_thanks_message(positive)
+        client.chat_postEphemeral(
+            channel=channel, user=user, thread_ts=thread_ts, **message.to_dict()
+        )
+
+    @reg.action(blocks.ASK_EXPERT)
+    def ask_expert(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        user, channel, thread_ts = _where(body)
+        record = responder.store.answer(action.get("value") or "")
+        message = blocks.expert_pending_message(record.question if record else "")
+        client.chat_postEphemeral(
+            channel=channel, user=user, thread_ts=thread_ts, **message.to_dict()
+        )
+
+    @reg.action(blocks.OPEN_CHECKLIST)
+    def open_checklist(ack: Ack, action: dict, respond: Respond) -> None:
+        ack()
+        wanted = action.get("value")
+        for item in list_checklists(responder.answers.index, staff=False):
+            if item.doc_id == wanted:
+                respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    **blocks.checklist_message(item).to_dict(),
+                )
+                return
+        respond(
+            response_type="ephemeral",
+            replace_original=False,
+            text="That checklist is no longer in the knowledge base.",
+        )
