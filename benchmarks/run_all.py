@@ -14,6 +14,7 @@ RUNS = [
     ["benchmarks.bench_ingest", "--files", "1000"],
     ["benchmarks.bench_answer", "--chunks", "1000"],
     ["benchmarks.bench_answer", "--chunks", "10000", "--rounds", "2"],
+    ["benchmarks.bench_slack_burst", "--events", "200", "--concurrency", "20"],
 ]
 
 
