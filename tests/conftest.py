@@ -13,6 +13,9 @@ for name in list(os.environ):
     if name.startswith(("COE_", "SLACK_")):
         del os.environ[name]
 
+import uuid  # noqa: E402
+
+import psycopg  # noqa: E402
 import pytest  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
@@ -77,3 +80,45 @@ def doc(title: str, body: str, **header: str) -> str:
 @pytest.fixture(scope="session")
 def bundled() -> Path:
     return bundled_knowledge_dir()
+
+
+POSTGRES_ADMIN = os.environ.get("COE_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away database on the local PostgreSQL (CI runs one on 127.0.0.1:5432)."""
+    name = f"coe_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/coe.db"
+    return request.getfixturevalue("postgres_url")
+
+
+def fresh_store(url: str):
+    """A migrated store with no rows (PostgreSQL's database is shared by the session)."""
+    from sqlalchemy import text
+
+    from bot.db.engine import make_engine, upgrade
+    from bot.db.store import Store
+
+    engine = make_engine(url)
+    upgrade(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "TRUNCATE request_events, consultation_requests, feedback, answers, event_claims "
+                    "RESTART IDENTITY CASCADE"
+                )
+            )
+    return Store(engine)

@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 
-import psycopg
-import pytest
-
 from bot.db.engine import make_engine, upgrade
 from bot.db.store import AnswerEntry, Store
-
-POSTGRES_ADMIN = os.environ.get("COE_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A throw-away database on the local PostgreSQL (CI runs one on 127.0.0.1:5432)."""
-    name = f"coe_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/coe.db"
-    return request.getfixturevalue("postgres_url")
 
 
 def _store(url: str) -> Store:

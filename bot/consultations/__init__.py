@@ -1,0 +1,1 @@
+"""Consultation requests: intake → store → triage → notify. No Slack imports here."""
