@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,7 +28,8 @@ from ingest.index_store import (
 from ingest.readers import LoadedDocument, load_document
 from ingest.records import ChunkRecord, FileEntry, Manifest, chunk_id
 
-EMBED_WRITE_BATCH = 64
+EMBED_WRITE_BATCH = 32
+PROGRESS_NOTE_EVERY_S = 5.0
 
 
 class Outcome(StrEnum):
@@ -278,6 +280,7 @@ def _embed_missing(
     embedder = embedder_factory()
     _note(f"embedding {len(missing)} chunks")
     progress.start(len(missing))
+    last_note = 0.0
     for start in range(0, len(missing), EMBED_WRITE_BATCH):
         batch = missing[start : start + EMBED_WRITE_BATCH]
         vectors = embedder.embed([r.embed_text for r in batch])
@@ -289,3 +292,6 @@ def _embed_missing(
         )
         report.chunks_embedded += len(batch)
         progress.advance(len(batch))
+        if time.monotonic() - last_note >= PROGRESS_NOTE_EVERY_S:
+            last_note = time.monotonic()
+            _note(f"embedded {report.chunks_embedded}/{len(missing)} chunks")

@@ -293,6 +293,9 @@ def serve(
         slack = build_app(settings, service, open_store(settings))
     except SlackConfigError as error:
         raise _fail(str(error)) from None
+    from bot.slack.triage import start_background_loop
+
+    start_background_loop(slack.notifier)
     if settings.socket_mode:
         err.print("CoE Assistant is connecting to Slack in Socket Mode…")
         serve_socket_mode(slack, settings.slack_app_token or "")
@@ -320,6 +323,10 @@ def manifest(
     use_socket = load_settings().socket_mode if socket_mode is None else socket_mode
     print(json.dumps(build_manifest(listener_registry(), url, use_socket), indent=2))
 
+
+from bot.cli.requests import app as requests_app  # noqa: E402
+
+app.add_typer(requests_app, name="requests")
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -14,13 +14,15 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.answering.service import AnswerService
+from bot.consultations.service import ConsultationService
 from bot.db.store import Store
 from bot.settings import Settings
 from bot.slack.limits import PerUserLimiter
-from bot.slack.listeners import actions, assistant, commands, events, shortcuts
+from bot.slack.listeners import actions, assistant, commands, consultations, events, shortcuts
 from bot.slack.registry import Registrar
 from bot.slack.responder import Responder
 from bot.slack.staff import StaffDirectory
+from bot.slack.triage import TriageNotifier
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,8 @@ class SlackApp:
     bolt: App
     registrar: Registrar
     responder: Responder
+    consultations: ConsultationService
+    notifier: TriageNotifier
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -69,8 +73,15 @@ def check_settings(settings: Settings) -> None:
         )
 
 
-def register_listeners(bolt: App, responder: Responder | None) -> Registrar:
+def register_listeners(
+    bolt: App,
+    responder: Responder | None,
+    service: ConsultationService | None = None,
+    notifier: TriageNotifier | None = None,
+) -> Registrar:
     registrar = Registrar(bolt)
+    # Consultations first: its "Ask a CoE expert" handler is the one that counts.
+    consultations.register(registrar, service, notifier, responder.store if responder else None)
     for module in (events, commands, actions, shortcuts, assistant):
         module.register(registrar, responder)
     return registrar
@@ -95,10 +106,12 @@ def build_app(settings: Settings, answers: AnswerService, store: Store) -> Slack
         raise SlackConfigError(f"Slack refused the bot token: {error}") from None
     staff = StaffDirectory(settings.staff_user_ids, settings.staff_usergroup_id, client)
     responder = Responder(answers, store, staff, PerUserLimiter(settings.rate_limit_per_minute))
-    registrar = register_listeners(bolt, responder)
+    service = ConsultationService(store, staff.is_staff, settings.sla_working_days)
+    notifier = TriageNotifier(client, service, settings.triage_channel_id)
+    registrar = register_listeners(bolt, responder, service, notifier)
 
     @bolt.error
     def on_error(error: Exception, body: dict) -> None:
         log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
 
-    return SlackApp(bolt, registrar, responder)
+    return SlackApp(bolt, registrar, responder, service, notifier)

@@ -167,15 +167,6 @@ def busy_message() -> Message:
     return Message(text=text, blocks=[_section(f":hourglass_flowing_sand: {text}")])
 
 
-def expert_pending_message(question: str) -> Message:
-    text = (
-        "Consultation requests are not filed from Slack yet. To reach a CoE expert now, post "
-        "your question in #ai-coe-help — the CoE answers there within one working day."
-    )
-    quoted = f"\n>{escape(truncate(question, 500))}" if question else ""
-    return Message(text=text, blocks=[_section(f":raising_hand: {text}{quoted}")])
-
-
 def feedback_thanks_message(positive: bool) -> Message:
     text = (
         "Thanks — glad it helped."
@@ -247,6 +238,7 @@ def help_message() -> Message:
             "• Mention me in a channel, or message me directly. Follow-ups in the same thread "
             "need no mention.",
             "• `/coe ask <question>` — ask privately from any channel",
+            "• `/coe consult` — ask the CoE team for help (a consultation request)",
             "• `/coe checklist` — list the checklists; `/coe checklist <name>` shows one",
             "• `/coe help` — this message",
             "• Message shortcut *Ask the CoE about this* — ask about any message",

@@ -32,7 +32,7 @@ def build_manifest(registrar: Registrar, url: str | None, socket_mode: bool) -> 
                 bot_events.append(event)
     features: dict = {
         "app_home": {
-            "home_tab_enabled": False,
+            "home_tab_enabled": "app_home_opened" in registrar.events,
             "messages_tab_enabled": True,
             "messages_tab_read_only_enabled": False,
         },

@@ -1,4 +1,4 @@
-"""Buttons: feedback on answers, "Ask a CoE expert", and showing a checklist."""
+"""Buttons: feedback on answers and showing a checklist."""
 
 from __future__ import annotations
 
@@ -28,16 +28,6 @@ def register(reg: Registrar, responder: Responder) -> None:
         positive = value == "positive"
         responder.store.record_feedback(reference, user, "positive" if positive else "negative")
         message = blocks.feedback_thanks_message(positive)
-        client.chat_postEphemeral(
-            channel=channel, user=user, thread_ts=thread_ts, **message.to_dict()
-        )
-
-    @reg.action(blocks.ASK_EXPERT)
-    def ask_expert(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
-        ack()
-        user, channel, thread_ts = _where(body)
-        record = responder.store.answer(action.get("value") or "")
-        message = blocks.expert_pending_message(record.question if record else "")
         client.chat_postEphemeral(
             channel=channel, user=user, thread_ts=thread_ts, **message.to_dict()
         )

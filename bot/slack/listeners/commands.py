@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
 
+from bot.consultations.models import RequestContext
 from bot.enablement.checklists import find_checklist, list_checklists
 from bot.slack import blocks
 from bot.slack.registry import Registrar
@@ -14,10 +16,15 @@ COMMAND = "/coe"
 
 def register(reg: Registrar, responder: Responder) -> None:
     @reg.command(COMMAND)
-    def coe(ack: Ack, command: dict, respond: Respond) -> None:
+    def coe(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         ack()
         verb, _, rest = (command.get("text") or "").strip().partition(" ")
         verb, rest = verb.lower(), rest.strip()
+        if verb in ("consult", "request", "expert"):
+            from bot.slack.listeners.consultations import open_intake
+
+            open_intake(client, command["trigger_id"], RequestContext(), title=rest)
+            return
         if verb == "ask":
             message, _ = responder.build_reply(
                 Ask(
