@@ -134,6 +134,21 @@ class SlackDouble:
             return 200, {"ok": True, "message_ts": ts}, {}
         if method == "conversations.open":
             return 200, {"ok": True, "channel": {"id": "DNEW"}}, {}
+        if method == "chat.getPermalink":
+            return (
+                200,
+                {
+                    "ok": True,
+                    "channel": body.get("channel"),
+                    "permalink": f"https://acme.slack.com/archives/{body.get('channel')}/p{str(body.get('message_ts', '')).replace('.', '')}",
+                },
+                {},
+            )
+        if method in ("views.open", "views.publish", "views.update"):
+            view = body.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            body["view"] = view
+            return 200, {"ok": True, "view": {"id": f"V{ts[-6:]}", **(view or {})}}, {}
         if method == "usergroups.users.list":
             return 200, {"ok": True, "users": self.group_members}, {}
         return 200, {"ok": True}, {}
