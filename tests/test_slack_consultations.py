@@ -221,11 +221,13 @@ def test_staff_triage_updates_the_card_tells_the_requester_and_keeps_history(app
         0
     ].body
     assert "Design review booked" in threaded["text"]
-    dms = double.wait_for("chat.postMessage", count=5, channel="U1")
+    dms = double.wait_for("chat.postMessage", count=6, channel="U1")
     said = " ".join(d.body["text"] for d in dms)
     assert "picked it up" in said and "In progress" in said and "Design review booked" in said
+    assert "priority set to *P1*" in said
     final = app.slack.consultations.get(request.public_id)
     assert final.assignee_id == "USTAFF2" and final.status.value == "in-progress"
+    assert final.priority.value == "P1"
     assert [(h.kind, h.actor_id) for h in final.history] == [
         ("created", "U1"),
         ("assigned", "USTAFF"),
