@@ -254,17 +254,10 @@ def test_an_abstention_says_what_was_searched_and_offers_an_expert(app, double):
     assert "Searched" in text and "capital of Australia" in text
     button = next(e for b in post.body["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert button["action_id"] == "ask_expert" and button["text"]["text"] == "Ask a CoE expert"
-    app.interaction(
-        block_action(
-            "ask_expert",
-            button["value"],
-            message_ts=double.of("chat.postMessage")[-1].body.get("ts", "1"),
-        )
-    )
-    ephemeral = double.wait_for("chat.postEphemeral")[0].body
-    assert ephemeral["user"] == "U1"
-    assert "#ai-coe-help" in ephemeral["text"]
-    assert "capital of Australia" in all_text(ephemeral["blocks"])
+    app.interaction(block_action("ask_expert", button["value"]))
+    modal = double.wait_for("views.open")[0].body["view"]
+    assert modal["callback_id"] == "consult_submit"
+    assert "capital of Australia" in json.loads(modal["private_metadata"])["question"]
 
 
 def test_a_429_from_slack_is_retried_after_retry_after(app, double):

@@ -188,6 +188,14 @@ def test_staff_triage_updates_the_card_tells_the_requester_and_keeps_history(app
     _triage_action(
         app, "triage_assign", request.id, "USTAFF2", type="users_select", selected_user="USTAFF2"
     )
+    _triage_action(
+        app,
+        "triage_priority",
+        request.id,
+        "USTAFF2",
+        type="static_select",
+        selected_option={"value": "P1", "text": {"type": "plain_text", "text": "P1"}},
+    )
     _triage_action(app, "triage_note", request.id, "USTAFF")
     note_modal = double.wait_for("views.open")[0].body["view"]
     app.interaction(
