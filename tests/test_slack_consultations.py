@@ -87,9 +87,17 @@ def _submit(app, double, **kwargs) -> dict:
 
 
 def _triage_action(app, action_id: str, request_id: int, user: str, **action) -> None:
+    """Clicks a triage control and waits until the change has been applied."""
+    before = len(app.slack.consultations.get(request_id).history)
     payload = block_action(action_id, str(request_id), user=user, channel=TRIAGE)
     payload["actions"][0].update({"block_id": f"triage:{request_id}", **action})
     assert app.interaction(payload).status == 200
+    if action_id == "triage_note" or not app.slack.consultations.is_staff(user):
+        return  # opens a modal, or is refused: the history does not change
+    deadline = time.monotonic() + 10
+    while len(app.slack.consultations.get(request_id).history) == before:
+        assert time.monotonic() < deadline, f"{action_id} was not applied"
+        time.sleep(0.02)
 
 
 def test_the_modal_opens_from_the_command_the_answer_button_and_the_shortcut(app, double):
@@ -241,6 +249,7 @@ def test_staff_triage_updates_the_card_tells_the_requester_and_keeps_history(app
         ("assigned", "USTAFF"),
         ("status", "USTAFF2"),
         ("assigned", "USTAFF2"),
+        ("priority", "USTAFF2"),
         ("note", "USTAFF"),
     ]
 
