@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     staff_usergroup_id: str | None = Field(default=None, validation_alias="COE_STAFF_USERGROUP_ID")
     triage_channel_id: str | None = Field(default=None, validation_alias="COE_TRIAGE_CHANNEL_ID")
     sla_working_days: float = Field(default=1.0, gt=0, validation_alias="COE_SLA_WORKING_DAYS")
+    retention_days: int = Field(default=180, ge=1, validation_alias="COE_RETENTION_DAYS")
     rate_limit_per_minute: int = Field(
         default=10, ge=1, validation_alias="COE_RATE_LIMIT_PER_MINUTE"
     )

@@ -117,7 +117,8 @@ def fresh_store(url: str):
         with engine.begin() as connection:
             connection.execute(
                 text(
-                    "TRUNCATE request_events, consultation_requests, feedback, answers, event_claims "
+                    "TRUNCATE checklist_ticks, checklist_runs, workshops, request_events, "
+                    "consultation_requests, feedback, answers, event_claims "
                     "RESTART IDENTITY CASCADE"
                 )
             )

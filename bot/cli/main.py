@@ -324,6 +324,55 @@ def manifest(
     print(json.dumps(build_manifest(listener_registry(), url, use_socket), indent=2))
 
 
+@app.command()
+def report(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.md and the charts")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write the impact report (Markdown + PNG charts) for a period."""
+    from datetime import date
+
+    from bot.enablement.metrics import compute_metrics
+    from bot.enablement.report import write_report
+    from bot.runtime import open_store
+    from ingest.embedding import shared_embedder
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as error:
+        raise _fail(f"dates are YYYY-MM-DD: {error}") from None
+    if last < first:
+        raise _fail("--to is before --from")
+    store = open_store(_settings(data_dir))
+    metrics = compute_metrics(store, first, last, embed=lambda q: shared_embedder().embed(q))
+    path = write_report(metrics, out_dir)
+    err.print(
+        f"Wrote {path} and {len(list(out_dir.glob('*.png')))} charts "
+        f"({metrics.questions} questions, {metrics.consultations_opened} requests)."
+    )
+
+
+@app.command()
+def purge(
+    days: Annotated[
+        int | None, typer.Option("--older-than", help="Days to keep [default: COE_RETENTION_DAYS]")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Delete recorded questions, feedback and delivery claims older than the retention period."""
+    from bot.enablement.retention import purge_older_than
+    from bot.runtime import open_store
+
+    settings = _settings(data_dir)
+    removed = purge_older_than(open_store(settings), days or settings.retention_days)
+    err.print(
+        f"Removed {removed['answers']} questions, {removed['feedback']} feedback records "
+        f"and {removed['claims']} delivery claims older than {days or settings.retention_days} days."
+    )
+
+
 from bot.cli.requests import app as requests_app  # noqa: E402
 
 app.add_typer(requests_app, name="requests")

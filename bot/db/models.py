@@ -41,6 +41,7 @@ class AnswerRecord(Base):
     failed: Mapped[bool] = mapped_column(Boolean, default=False)
     source_doc_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    workshop_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
@@ -105,4 +106,47 @@ class RequestEvent(Base):
     actor_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(20))  # created, assigned, status, priority, note, …
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Workshop(Base):
+    __tablename__ = "workshops"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(150))
+    trainer_id: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ChecklistRun(Base):
+    """A checklist worked through in one channel, pinned to the version it started from."""
+
+    __tablename__ = "checklist_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[str] = mapped_column(String(32), index=True)
+    doc_id: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(32))
+    sections: Mapped[list] = mapped_column(JSON)  # [{"title": …, "items": […]}] as started
+    started_by: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultation_requests.id"), nullable=True
+    )
+
+
+class ChecklistTick(Base):
+    """Append-only: who ticked or unticked which item, and when."""
+
+    __tablename__ = "checklist_ticks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("checklist_runs.id"), index=True)
+    item_key: Mapped[str] = mapped_column(String(20))  # "section.item"
+    checked: Mapped[bool] = mapped_column(Boolean)
+    user_id: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

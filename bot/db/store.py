@@ -33,6 +33,7 @@ class AnswerEntry:
     failed: bool = False
     source_doc_ids: tuple[str, ...] = ()
     latency_ms: float = 0.0
+    workshop_id: int | None = None
 
 
 class Store:
@@ -70,6 +71,7 @@ class Store:
                     failed=entry.failed,
                     source_doc_ids=list(entry.source_doc_ids),
                     latency_ms=entry.latency_ms,
+                    workshop_id=entry.workshop_id,
                 )
             )
         return reference

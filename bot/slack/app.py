@@ -16,9 +16,19 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.answering.service import AnswerService
 from bot.consultations.service import ConsultationService
 from bot.db.store import Store
+from bot.enablement.runs import ChecklistRuns
+from bot.enablement.workshops import WorkshopService
 from bot.settings import Settings
 from bot.slack.limits import PerUserLimiter
-from bot.slack.listeners import actions, assistant, commands, consultations, events, shortcuts
+from bot.slack.listeners import (
+    actions,
+    assistant,
+    commands,
+    consultations,
+    enablement,
+    events,
+    shortcuts,
+)
 from bot.slack.registry import Registrar
 from bot.slack.responder import Responder
 from bot.slack.staff import StaffDirectory
@@ -38,6 +48,8 @@ class SlackApp:
     responder: Responder
     consultations: ConsultationService
     notifier: TriageNotifier
+    workshops: WorkshopService
+    runs: ChecklistRuns
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -78,11 +90,14 @@ def register_listeners(
     responder: Responder | None,
     service: ConsultationService | None = None,
     notifier: TriageNotifier | None = None,
+    runs: ChecklistRuns | None = None,
 ) -> Registrar:
     registrar = Registrar(bolt)
     # Consultations first: its "Ask a CoE expert" handler is the one that counts.
     consultations.register(registrar, service, notifier, responder.store if responder else None)
-    for module in (events, commands, actions, shortcuts, assistant):
+    commands.register(registrar, responder, responder.workshops if responder else None)
+    enablement.register(registrar, responder, runs)
+    for module in (events, actions, shortcuts, assistant):
         module.register(registrar, responder)
     return registrar
 
@@ -105,13 +120,17 @@ def build_app(settings: Settings, answers: AnswerService, store: Store) -> Slack
     except Exception as error:  # bolt raises BoltError when auth.test refuses the token
         raise SlackConfigError(f"Slack refused the bot token: {error}") from None
     staff = StaffDirectory(settings.staff_user_ids, settings.staff_usergroup_id, client)
-    responder = Responder(answers, store, staff, PerUserLimiter(settings.rate_limit_per_minute))
+    workshops = WorkshopService(store)
+    runs = ChecklistRuns(store)
+    responder = Responder(
+        answers, store, staff, PerUserLimiter(settings.rate_limit_per_minute), workshops
+    )
     service = ConsultationService(store, staff.is_staff, settings.sla_working_days)
     notifier = TriageNotifier(client, service, settings.triage_channel_id)
-    registrar = register_listeners(bolt, responder, service, notifier)
+    registrar = register_listeners(bolt, responder, service, notifier, runs)
 
     @bolt.error
     def on_error(error: Exception, body: dict) -> None:
         log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
 
-    return SlackApp(bolt, registrar, responder, service, notifier)
+    return SlackApp(bolt, registrar, responder, service, notifier, workshops, runs)

@@ -216,6 +216,18 @@ def checklist_message(item: ChecklistDoc) -> Message:
             ]
         ),
     ]
+    blocks.append(
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Start for this channel",
+                    action_id="checklist_start",
+                    value=item.doc_id[:2000],
+                    style="primary",
+                )
+            ]
+        )
+    )
     for section in item.checklist.sections:
         if len(blocks) >= MAX_BLOCKS - 1:
             blocks.append(_section(f"…more in the {link(item.url, 'full document')}"))

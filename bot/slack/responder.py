@@ -50,7 +50,9 @@ class Responder:
         store: Store,
         staff: StaffDirectory,
         limiter: PerUserLimiter,
+        workshops=None,
     ) -> None:
+        self.workshops = workshops
         self.answers = answers
         self.store = store
         self.staff = staff
@@ -71,6 +73,7 @@ class Responder:
             staff = is_direct_channel(ask.channel_id) and self.staff.is_staff(ask.user_id)
             answer = self.answers.ask(ask.question, staff=staff, context=context)
             message = blocks.answer_message(answer, reference)
+            workshop = self.workshops.active(ask.channel_id) if self.workshops else None
             self.store.record_answer(
                 AnswerEntry(
                     surface=ask.surface,
@@ -82,6 +85,7 @@ class Responder:
                     abstained=answer.abstained,
                     source_doc_ids=tuple(s.doc_id for s in answer.sources if s.cited),
                     latency_ms=answer.latency_ms,
+                    workshop_id=workshop.id if workshop else None,
                 ),
                 reference,
             )

@@ -14,7 +14,7 @@ from bot.slack.responder import Ask, Responder
 COMMAND = "/coe"
 
 
-def register(reg: Registrar, responder: Responder) -> None:
+def register(reg: Registrar, responder: Responder, workshops=None) -> None:
     @reg.command(COMMAND)
     def coe(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         ack()
@@ -24,6 +24,21 @@ def register(reg: Registrar, responder: Responder) -> None:
             from bot.slack.listeners.consultations import open_intake
 
             open_intake(client, command["trigger_id"], RequestContext(), title=rest)
+            return
+        if verb in ("training", "trainings"):
+            from datetime import date
+
+            from bot.enablement.training import upcoming_sessions
+            from bot.slack.enablement_blocks import training_message
+
+            sessions = upcoming_sessions(responder.answers.index, date.today())
+            respond(response_type="ephemeral", **training_message(sessions).to_dict())
+            return
+        if verb == "workshop":
+            _workshop(command, rest, respond, client)
+            return
+        if verb == "stats":
+            _stats(command, respond)
             return
         if verb == "ask":
             message, _ = responder.build_reply(
@@ -50,3 +65,57 @@ def register(reg: Registrar, responder: Responder) -> None:
         else:
             message = blocks.help_message()
         respond(response_type="ephemeral", **message.to_dict())
+
+    def _workshop(command: dict, rest: str, respond: Respond, client: WebClient) -> None:
+        from bot.enablement.workshops import WorkshopError
+        from bot.slack.enablement_blocks import workshop_summary, workshop_welcome
+
+        action, _, name = rest.partition(" ")
+        channel, user = command.get("channel_id", ""), command.get("user_id", "")
+        try:
+            if action == "start":
+                workshop = workshops.start(channel, name, user)
+                passages = responder.answers.passages(workshop.name, staff=False, k=10)
+                materials: list[tuple[str, str | None]] = []
+                for p in passages:
+                    if p.chunk.title not in [m[0] for m in materials]:
+                        materials.append((p.chunk.title, p.chunk.url))
+                client.chat_postMessage(
+                    channel=channel,
+                    **workshop_welcome(workshop.name, user, materials[:3]).to_dict(),
+                )
+                respond(
+                    response_type="ephemeral",
+                    text=f"Workshop “{workshop.name}” started. Questions asked here are "
+                    "tagged with it until `/coe workshop end`; you get a summary then.",
+                )
+            elif action == "end":
+                summary = workshops.end(channel)
+                client.chat_postMessage(
+                    channel=summary.trainer_id, **workshop_summary(summary).to_dict()
+                )
+                if user != summary.trainer_id:
+                    client.chat_postMessage(channel=user, **workshop_summary(summary).to_dict())
+                respond(
+                    response_type="ephemeral", text="Workshop ended; the summary is in your DMs."
+                )
+            else:
+                respond(
+                    response_type="ephemeral",
+                    text='Use `/coe workshop start "name"` or `/coe workshop end`.',
+                )
+        except WorkshopError as error:
+            respond(response_type="ephemeral", text=str(error).capitalize())
+
+    def _stats(command: dict, respond: Respond) -> None:
+        from datetime import date, timedelta
+
+        from bot.enablement.metrics import compute_metrics
+        from bot.slack.enablement_blocks import stats_message
+
+        if not responder.staff.is_staff(command.get("user_id", "")):
+            respond(response_type="ephemeral", text="The CoE figures are for CoE staff.")
+            return
+        today = date.today()
+        metrics = compute_metrics(responder.store, today - timedelta(days=90), today)
+        respond(response_type="ephemeral", **stats_message(metrics).to_dict())

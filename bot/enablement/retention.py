@@ -1,0 +1,26 @@
+"""Retention: recorded questions and feedback are kept for a configurable period, then purged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from bot.db.models import AnswerRecord, EventClaim, FeedbackRecord
+from bot.db.store import Store
+
+
+def purge_older_than(store: Store, days: int) -> dict[str, int]:
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    with store.session() as session:
+        old_answers = select(AnswerRecord.id).where(AnswerRecord.created_at < cutoff)
+        feedback = session.execute(
+            delete(FeedbackRecord).where(
+                (FeedbackRecord.created_at < cutoff) | FeedbackRecord.answer_id.in_(old_answers)
+            )
+        ).rowcount
+        answers = session.execute(
+            delete(AnswerRecord).where(AnswerRecord.created_at < cutoff)
+        ).rowcount
+        claims = session.execute(delete(EventClaim).where(EventClaim.claimed_at < cutoff)).rowcount
+    return {"answers": answers, "feedback": feedback, "claims": claims}

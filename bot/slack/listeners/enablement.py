@@ -1,0 +1,79 @@
+"""Checklist runs in a channel: start one, tick items, see progress update in place."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.enablement.checklists import list_checklists
+from bot.enablement.runs import ChecklistRuns, item_key
+from bot.slack.enablement_blocks import START_RUN, TICK, run_message
+from bot.slack.registry import Registrar
+
+log = logging.getLogger(__name__)
+
+
+def register(reg: Registrar, responder, runs: ChecklistRuns) -> None:
+    def current_version(doc_id: str) -> str | None:
+        for item in list_checklists(responder.answers.index, staff=True):
+            if item.doc_id == doc_id:
+                return item.checklist.version
+        return None
+
+    @reg.action(START_RUN)
+    def start_run(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get(
+            "channel_id"
+        )
+        found = next(
+            (
+                c
+                for c in list_checklists(responder.answers.index, staff=False)
+                if c.doc_id == action.get("value")
+            ),
+            None,
+        )
+        if found is None:
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text="That checklist is no longer in the knowledge base.",
+            )
+            return
+        run = runs.start(channel, found, body["user"]["id"])
+        try:
+            posted = client.chat_postMessage(
+                channel=channel, **run_message(run, found.checklist.version).to_dict()
+            )
+        except SlackApiError as error:
+            log.info("could not post checklist run %s in %s: %s", run.id, channel, error)
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text="I could not post in this channel — invite me with `/invite @CoE Assistant` and try again.",
+            )
+            return
+        runs.set_message(run.id, posted["ts"])
+
+    @reg.action(TICK)
+    def tick(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        _, run_id, section, start = action["block_id"].split(":")
+        view = runs.get(int(run_id))
+        items = view.sections[int(section)]["items"]
+        shown = {
+            item_key(int(section), i) for i in range(int(start), min(int(start) + 10, len(items)))
+        }
+        selected = {o["value"] for o in action.get("selected_options") or []}
+        view = runs.tick(int(run_id), shown, selected & shown, body["user"]["id"])
+        channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get(
+            "channel_id"
+        )
+        ts = view.message_ts or (body.get("message") or {}).get("ts")
+        client.chat_update(
+            channel=channel, ts=ts, **run_message(view, current_version(view.doc_id)).to_dict()
+        )
