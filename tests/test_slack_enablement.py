@@ -226,3 +226,70 @@ def test_the_report_matches_what_was_recorded(app, double, cli, tmp_path):
     for chart in charts:
         assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 5000
         assert f"]({chart.name})" in markdown
+
+
+def test_staff_see_figures_and_checklist_runs_in_app_home_and_the_cli(cli, write, double, tmp_path):
+    write("launch.md", doc("Team launch checklist", CHECKLIST, type="checklist"))
+    data = tmp_path / "kb"
+    cli("ingest", str(write.root), "--data-dir", str(data))
+    app = start_app(data, double.url, tmp_path / "db", COE_STAFF_USER_IDS="USTAFF")
+    try:
+        run = _start_run(app, double, "team launch")
+        _tick(app, run, 0, ["0.0"], user="U1")
+        double.wait_for("chat.update")
+        app.event(
+            {
+                "type": "app_home_opened",
+                "user": "USTAFF",
+                "channel": "D1",
+                "tab": "home",
+                "event_ts": "1700009000.000100",
+            }
+        )
+        home = double.wait_for("views.publish", user_id="USTAFF")[0].body["view"]
+        text = all_text(home["blocks"])
+        assert "CoE figures, last 90 days" in text
+        assert "*Team launch checklist* in <#C1> — 1 of 4 done" in text
+        assert len(home["blocks"]) <= 100
+        app.event(
+            {
+                "type": "app_home_opened",
+                "user": "U1",
+                "channel": "D2",
+                "tab": "home",
+                "event_ts": "1700009000.000200",
+            }
+        )
+        assert "CoE figures" not in all_text(
+            double.wait_for("views.publish", user_id="U1")[0].body["view"]["blocks"]
+        )
+    finally:
+        app.stop()
+    env = {"COE_DATA_DIR": str(tmp_path / "db")}
+    status = cli.json("checklists", "status", env=env)
+    assert [(r["title"], r["channel"], r["done"], r["total"]) for r in status] == [
+        ("Team launch checklist", "C1", 1, 4)
+    ]
+    assert (
+        cli("checklists", "attach", str(status[0]["run"]), "CR-0007", env=env).exit_code == 2
+    )  # no such request
+
+
+def test_purge_removes_questions_past_the_retention_period(app, double, cli, tmp_path):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    app.event(mention("Who owns red-teaming?", ts="1700010000.000100"))
+    app.event(mention("What is the capital of Australia?", ts="1700010000.000200"))
+    double.wait_for("chat.postMessage", count=2)
+    with app.store.session() as session:
+        session.execute(
+            text("UPDATE answers SET created_at = :t WHERE question LIKE 'What is%'"),
+            {"t": datetime.now(UTC) - timedelta(days=200)},
+        )
+    result = cli("purge", "--data-dir", str(tmp_path / "db"))
+    assert result.exit_code == 0 and "Removed 1 questions" in result.stderr
+    with app.store.session() as session:
+        left = session.execute(text("SELECT question FROM answers")).scalars().all()
+    assert left == ["Who owns red-teaming?"]

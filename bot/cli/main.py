@@ -377,6 +377,10 @@ from bot.cli.requests import app as requests_app  # noqa: E402
 
 app.add_typer(requests_app, name="requests")
 
+from bot.cli.checklists import app as checklists_app  # noqa: E402
+
+app.add_typer(checklists_app, name="checklists")
+
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

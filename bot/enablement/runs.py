@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from bot.db.models import ChecklistRun, ChecklistTick
+from bot.db.models import ChecklistRun, ChecklistTick, ConsultationRequest
 from bot.db.store import Store
 from bot.enablement.checklists import ChecklistDoc
 from bot.enablement.metrics import checklist_state
@@ -116,6 +116,8 @@ class ChecklistRuns:
             run = session.get(ChecklistRun, run_id)
             if run is None:
                 raise LookupError(f"no checklist run {run_id}")
+            if session.get(ConsultationRequest, request_id) is None:
+                raise LookupError(f"no request CR-{request_id:04d}")
             run.request_id = request_id
 
     def all(self, limit: int = 200) -> list[RunView]:

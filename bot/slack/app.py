@@ -94,7 +94,9 @@ def register_listeners(
 ) -> Registrar:
     registrar = Registrar(bolt)
     # Consultations first: its "Ask a CoE expert" handler is the one that counts.
-    consultations.register(registrar, service, notifier, responder.store if responder else None)
+    consultations.register(
+        registrar, service, notifier, responder.store if responder else None, runs
+    )
     commands.register(registrar, responder, responder.workshops if responder else None)
     enablement.register(registrar, responder, runs)
     for module in (events, actions, shortcuts, assistant):

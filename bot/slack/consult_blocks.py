@@ -302,7 +302,11 @@ def _row(request: RequestView) -> SectionBlock:
 
 
 def home_view(
-    mine: list[RequestView], queue: list[RequestView] | None, counts: dict | None, active: str
+    mine: list[RequestView],
+    queue: list[RequestView] | None,
+    counts: dict | None,
+    active: str,
+    staff_extra: list[Block] | None = None,
 ) -> View:
     blocks: list[Block] = [HeaderBlock(text="Your requests to the CoE")]
     if mine:
@@ -343,7 +347,8 @@ def home_view(
                 ],
             ),
         ]
-        room = HOME_LIMIT - len(blocks) - 1
+        extra = staff_extra or []
+        room = HOME_LIMIT - len(blocks) - len(extra) - 1
         shown = queue[:room]
         blocks += [_row(r) for r in shown] or [
             SectionBlock(text=MarkdownTextObject(text="Nothing here."))
@@ -358,4 +363,5 @@ def home_view(
                     ]
                 )
             )
+        blocks += extra
     return View(type="home", blocks=blocks[:HOME_LIMIT])

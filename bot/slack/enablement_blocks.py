@@ -150,3 +150,25 @@ def stats_message(m: ImpactMetrics) -> Message:
         ]
     )
     return Message(text="CoE figures", blocks=[SectionBlock(text=MarkdownTextObject(text=text))])
+
+
+def staff_home_blocks(figures: ImpactMetrics, runs: list[RunView], limit: int = 12) -> list[Block]:
+    from slack_sdk.models.blocks import DividerBlock
+
+    blocks: list[Block] = [DividerBlock(), HeaderBlock(text="CoE figures, last 90 days")]
+    blocks += stats_message(figures).blocks
+    blocks.append(HeaderBlock(text="Checklist runs"))
+    if not runs:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="No checklist runs yet.")))
+    for run in runs[:limit]:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=truncate(
+                        f"*{escape(run.title)}* in <#{run.channel_id}> — {len(run.done)} of {run.total} done",
+                        3000,
+                    )
+                )
+            )
+        )
+    return blocks

@@ -34,7 +34,9 @@ def open_intake(
     )
 
 
-def register(reg: Registrar, service: ConsultationService, notifier: TriageNotifier, store) -> None:
+def register(
+    reg: Registrar, service: ConsultationService, notifier: TriageNotifier, store, runs=None
+) -> None:
     @reg.action(blocks.ASK_EXPERT)
     def ask_expert(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
@@ -190,7 +192,16 @@ def register(reg: Registrar, service: ConsultationService, notifier: TriageNotif
     def publish_home(client: WebClient, user: str, active: str = "open") -> None:
         mine = service.list(requester_id=user, limit=20)
         queue = counts = None
+        staff_extra = None
         if service.is_staff(user):
+            from datetime import date, timedelta
+
+            from bot.enablement.metrics import compute_metrics
+            from bot.slack.enablement_blocks import staff_home_blocks
+
+            today = date.today()
+            figures = compute_metrics(store, today - timedelta(days=90), today)
+            staff_extra = staff_home_blocks(figures, runs.all(limit=12) if runs else [])
             filters = {
                 "open": {"open_only": True},
                 "unassigned": {"unassigned": True},
@@ -200,7 +211,7 @@ def register(reg: Registrar, service: ConsultationService, notifier: TriageNotif
             queue = service.list(limit=100, **filters.get(active, filters["open"]))
             counts = service.counts(user)
         client.views_publish(
-            user_id=user, view=consult_blocks.home_view(mine, queue, counts, active)
+            user_id=user, view=consult_blocks.home_view(mine, queue, counts, active, staff_extra)
         )
 
     @reg.event("app_home_opened")
