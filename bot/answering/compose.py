@@ -62,7 +62,8 @@ def units(text: str) -> list[str]:
             continue
         if _LIST_MARKER.match(line):
             flush()
-            found.append(_LIST_MARKER.sub("", line, count=1))
+            item = _LIST_MARKER.sub("", line, count=1)
+            found.extend(part.strip() for part in _SENTENCE_END.split(item) if part.strip())
             continue
         paragraph.append(line)
     flush()
@@ -78,8 +79,11 @@ def _pick_sentences(
         for order, sentence in enumerate(units(passage.chunk.text)):
             words = set(terms_of(sentence))
             overlap = len(words & query_terms) / len(query_terms) if query_terms else 0.0
-            # Earlier passages and earlier sentences carry the point more often than not.
+            # Earlier passages and earlier sentences carry the point more often than not;
+            # a clause that starts in lower case continues a lead-in and reads badly alone.
             score = overlap + 0.25 / (rank + 1) + 0.05 / (order + 1)
+            if sentence[:1].islower():
+                score -= 0.3
             candidates.append(_Candidate(sentence, rank, order, score))
     chosen: list[_Candidate] = []
     per_passage: dict[int, int] = {}

@@ -18,6 +18,7 @@ from bot.answering.synonyms import expand, load_synonyms
 from ingest.embedding import Embedder, shared_embedder
 from ingest.index_store import KnowledgeIndex
 from ingest.lexical import lexical_terms, terms
+from ingest.lexical import query_terms as question_terms
 
 MAX_QUESTION_CHARS = 2000
 NEAR_MISS_MARGIN = 0.15
@@ -110,7 +111,8 @@ class AnswerService:
             answer = compose_answer(
                 question,
                 result.passages,
-                query_terms,
+                # "who"/"how" would match any sentence that has them; pick on topic words.
+                question_terms(question[:MAX_QUESTION_CHARS]),
                 terms,
                 checklist,
                 evidence,
