@@ -123,3 +123,13 @@ def fresh_store(url: str):
                 )
             )
     return Store(engine)
+
+
+@pytest.fixture()
+def double():
+    """A fresh Slack Web API double; "UGROUPSTAFF" is the one member of any user group."""
+    from tests.slack_double import SlackDouble
+
+    server = SlackDouble(staff_group_members=["UGROUPSTAFF"]).start()
+    yield server
+    server.stop()

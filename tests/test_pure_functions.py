@@ -89,3 +89,22 @@ def test_calibration_declines_the_required_share_of_out_of_scope_questions():
     rule = fit(features, oos, min_recall=1.0)
     decide = [confidence(x, rule) < rule.threshold for x in features]
     assert decide == oos
+
+
+def test_knowledge_gaps_group_paraphrases_biggest_first():
+    from bot.enablement.gaps import group_questions
+    from ingest.embedding import shared_embedder
+
+    questions = [
+        "how do I expense a team lunch?",
+        "what is the weather in Lisbon?",
+        "can I claim a team dinner on expenses?",
+        "who won the champions league final?",
+        "will it rain in Lisbon tomorrow?",
+        "can I put the lunch with my team on my expense report?",
+    ]
+    gaps = group_questions(questions, shared_embedder().embed)
+    assert [g.count for g in gaps] == [3, 2, 1]
+    assert set(gaps[0].questions) == {questions[0], questions[2], questions[5]}
+    assert set(gaps[1].questions) == {questions[1], questions[4]}
+    assert gaps[0].example in gaps[0].questions

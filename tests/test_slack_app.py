@@ -10,15 +10,7 @@ import time
 import pytest
 
 from tests.conftest import doc
-from tests.slack_double import SlackDouble
 from tests.slack_harness import all_text, block_action, mention, message, start_app
-
-
-@pytest.fixture()
-def double():
-    server = SlackDouble(staff_group_members=["UGROUPSTAFF"]).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture()

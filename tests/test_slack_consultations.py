@@ -9,17 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from tests.slack_double import SlackDouble
 from tests.slack_harness import all_text, block_action, mention, start_app
 
 TRIAGE = "CTRIAGE"
-
-
-@pytest.fixture()
-def double():
-    server = SlackDouble().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture()

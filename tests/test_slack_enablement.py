@@ -10,7 +10,6 @@ import pytest
 
 from bot.consultations.models import Status
 from tests.conftest import doc
-from tests.slack_double import SlackDouble
 from tests.slack_harness import all_text, block_action, mention, start_app
 from tests.test_slack_consultations import submission
 
@@ -24,13 +23,6 @@ CHECKLIST = """## Before launch
 
 - [ ] Monitoring dashboard live
 """
-
-
-@pytest.fixture()
-def double():
-    server = SlackDouble().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture()
