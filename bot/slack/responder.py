@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -65,6 +65,13 @@ class Responder:
             return blocks.rate_limited_message(self.limiter.limit), reference
         if not ask.question.strip():
             return blocks.help_message(), reference
+        entry = AnswerEntry(
+            surface=ask.surface,
+            user_id=ask.user_id,
+            channel_id=ask.channel_id,
+            thread_ts=ask.thread_ts,
+            question=ask.question,
+        )
         try:
             context = ""
             if ask.thread_ts:
@@ -74,36 +81,20 @@ class Responder:
             answer = self.answers.ask(ask.question, staff=staff, context=context)
             message = blocks.answer_message(answer, reference)
             workshop = self.workshops.active(ask.channel_id) if self.workshops else None
-            self.store.record_answer(
-                AnswerEntry(
-                    surface=ask.surface,
-                    user_id=ask.user_id,
-                    channel_id=ask.channel_id,
-                    thread_ts=ask.thread_ts,
-                    question=ask.question,
-                    answer=answer.answer,
-                    abstained=answer.abstained,
-                    source_doc_ids=tuple(s.doc_id for s in answer.sources if s.cited),
-                    latency_ms=answer.latency_ms,
-                    workshop_id=workshop.id if workshop else None,
-                ),
-                reference,
+            entry = replace(
+                entry,
+                answer=answer.answer,
+                abstained=answer.abstained,
+                source_doc_ids=tuple(s.doc_id for s in answer.sources if s.cited),
+                latency_ms=answer.latency_ms,
+                workshop_id=workshop.id if workshop else None,
             )
+            self.store.record_answer(entry, reference)
         except Exception:
             log.exception("answering failed, reference %s", reference)
             message = blocks.error_message(reference)
             try:
-                self.store.record_answer(
-                    AnswerEntry(
-                        surface=ask.surface,
-                        user_id=ask.user_id,
-                        channel_id=ask.channel_id,
-                        thread_ts=ask.thread_ts,
-                        question=ask.question,
-                        failed=True,
-                    ),
-                    reference,
-                )
+                self.store.record_answer(replace(entry, failed=True), reference)
             except Exception:
                 log.exception("could not log failed answer %s", reference)
         return message, reference
