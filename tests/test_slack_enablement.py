@@ -285,3 +285,17 @@ def test_purge_removes_questions_past_the_retention_period(app, double, cli, tmp
     with app.store.session() as session:
         left = session.execute(text("SELECT question FROM answers")).scalars().all()
     assert left == ["Who owns red-teaming?"]
+
+
+def test_a_hostile_workshop_name_is_inert(app, double):
+    app.command(
+        'workshop start "<!channel> party <@U999>"',
+        user="UTRAINER",
+        channel="C7",
+        response_url=double.response_url("hw"),
+    )
+    welcome = double.wait_for("chat.postMessage", channel="C7")[0].body
+    reply = double.wait_for("response/hw")[0].body
+    shown = all_text(welcome["blocks"]) + reply["text"]
+    assert "<!channel>" not in shown and "<@U999>" not in shown
+    assert "&lt;!channel&gt; party" in reply["text"]

@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 from bot.consultations.models import RequestContext
 from bot.enablement.checklists import find_checklist, list_checklists
 from bot.slack import blocks
+from bot.slack.mrkdwn import escape
 from bot.slack.registry import Registrar
 from bot.slack.responder import Ask, Responder
 
@@ -86,7 +87,7 @@ def register(reg: Registrar, responder: Responder, workshops=None) -> None:
                 )
                 respond(
                     response_type="ephemeral",
-                    text=f"Workshop “{workshop.name}” started. Questions asked here are "
+                    text=f"Workshop “{escape(workshop.name)}” started. Questions asked here are "
                     "tagged with it until `/coe workshop end`; you get a summary then.",
                 )
             elif action == "end":
