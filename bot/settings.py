@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=10, ge=1, validation_alias="COE_RATE_LIMIT_PER_MINUTE"
     )
+    # Delivery and durability (see README "Operating it").
+    slack_timeout_s: float = Field(default=30.0, gt=0, validation_alias="COE_SLACK_TIMEOUT_S")
+    delivery_max_attempts: int = Field(
+        default=6, ge=1, validation_alias="COE_DELIVERY_MAX_ATTEMPTS"
+    )
+    sweep_interval_s: float = Field(default=10.0, gt=0, validation_alias="COE_SWEEP_INTERVAL_S")
+    answer_workers: int = Field(default=4, ge=1, le=64, validation_alias="COE_ANSWER_WORKERS")
+    shutdown_timeout_s: float = Field(
+        default=25.0, gt=0, le=300, validation_alias="COE_SHUTDOWN_TIMEOUT_S"
+    )
+    max_request_kb: int = Field(default=1024, ge=16, validation_alias="COE_MAX_REQUEST_KB")
 
     @field_validator("knowledge_dirs", "staff_user_ids", mode="before")
     @classmethod

@@ -118,7 +118,7 @@ def fresh_store(url: str):
             connection.execute(
                 text(
                     "TRUNCATE checklist_ticks, checklist_runs, workshops, request_events, "
-                    "consultation_requests, feedback, answers, event_claims "
+                    "consultation_requests, feedback, answers, question_jobs, outbox "
                     "RESTART IDENTITY CASCADE"
                 )
             )

@@ -244,3 +244,14 @@ def start_app(data_dir: Path, api_url: str, db_dir: Path, **overrides) -> Runnin
     )
     answers = AnswerService(data_dir)
     return RunningApp(build_app(settings, answers, open_store(settings)))
+
+
+def posted_ts(store, reference: str, timeout: float = 10.0) -> str:
+    """The ts Slack gave an answer, once the outbox has recorded it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = store.answer(reference)
+        if record is not None and record.message_ts:
+            return record.message_ts
+        time.sleep(0.02)
+    raise AssertionError(f"answer {reference} has no message ts")

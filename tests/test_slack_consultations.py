@@ -232,7 +232,7 @@ def test_staff_triage_updates_the_card_tells_the_requester_and_keeps_history(app
     dms = double.wait_for("chat.postMessage", count=6, channel="U1")
     said = " ".join(d.body["text"] for d in dms)
     assert "picked it up" in said and "In progress" in said and "Design review booked" in said
-    assert "priority set to *P1*" in said
+    assert "priority set to P1" in said
     final = app.slack.consultations.get(request.public_id)
     assert final.assignee_id == "USTAFF2" and final.status.value == "in-progress"
     assert final.priority.value == "P1"
@@ -323,7 +323,7 @@ def test_the_sla_reminder_is_sent_once_across_replicas(app, double, kb_data, tmp
 
 
 def test_a_slack_outage_loses_nothing_and_the_repost_delivers(app, double, cli, tmp_path):
-    double.fail("chat.postMessage", status=500, times=3)  # the first try and both retries
+    double.fail("chat.postMessage", status=500, times=1)  # the triage card, posted first
     app.interaction(submission(view_id="VOUT"))
     double.wait_for(
         "chat.postMessage", channel="U1"

@@ -10,7 +10,7 @@ import pytest
 
 from bot.consultations.models import Status
 from tests.conftest import doc
-from tests.slack_harness import all_text, block_action, mention, start_app
+from tests.slack_harness import all_text, block_action, mention, posted_ts, start_app
 from tests.test_slack_consultations import submission
 
 CHECKLIST = """## Before launch
@@ -175,8 +175,11 @@ def test_the_report_matches_what_was_recorded(app, double, cli, tmp_path):
     posts = double.wait_for("chat.postMessage", count=5)
     answered = next(p for p in posts if p.body.get("thread_ts") == "1700008000.000100").body
     ref = next(b for b in answered["blocks"] if b["type"] == "context_actions")["elements"][0]
-    app.interaction(block_action("answer_feedback", ref["positive_button"]["value"], user="U3"))
-    app.interaction(block_action("answer_feedback", ref["negative_button"]["value"], user="U4"))
+    ts = posted_ts(app.store, ref["positive_button"]["value"].split(":")[1])
+    for user, button in (("U3", "positive_button"), ("U4", "negative_button")):
+        app.interaction(
+            block_action("answer_feedback", ref[button]["value"], user=user, message_ts=ts)
+        )
     double.wait_for("chat.postEphemeral", count=2)
     app.interaction(submission(view_id="VREP"))
     double.wait_for("chat.postMessage", channel="CTRIAGE")

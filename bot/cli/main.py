@@ -287,21 +287,44 @@ def serve(
         check_settings(settings)
     except SlackConfigError as error:
         raise _fail(str(error)) from None
+    try:
+        store = open_store(settings)
+    except Exception as error:  # OperationalError, a bad URL…: say what to fix, no traceback
+        raise _fail(_database_problem(settings, error)) from None
     service = _service(settings)
     service.warm_up()  # load the model before the first question, not during it
     try:
-        slack = build_app(settings, service, open_store(settings))
+        slack = build_app(settings, service, store)
     except SlackConfigError as error:
         raise _fail(str(error)) from None
-    from bot.slack.triage import start_background_loop
-
-    start_background_loop(slack.notifier)
+    # Resumes questions and messages a previous run left unfinished, then keeps sweeping.
+    slack.start_background(settings.sweep_interval_s)
     if settings.socket_mode:
         err.print("CoE Assistant is connecting to Slack in Socket Mode…")
-        serve_socket_mode(slack, settings.slack_app_token or "")
+        serve_socket_mode(slack, settings.slack_app_token or "", settings.shutdown_timeout_s)
     else:
         err.print(f"CoE Assistant listens on http://{host}:{port}/slack/events")
-        serve_http(slack, host, port)
+        serve_http(
+            slack, host, port, settings.max_request_kb * 1024, settings.shutdown_timeout_s
+        )
+
+
+def _database_problem(settings: Settings, error: Exception) -> str:
+    from sqlalchemy.engine import make_url
+
+    from bot.db.engine import database_url
+
+    try:
+        shown = make_url(database_url(settings.database_url, settings.data_dir)).render_as_string(
+            hide_password=True
+        )
+    except Exception:
+        shown = "COE_DATABASE_URL"
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return (
+        f"cannot use the database {shown}: {reason[0] if reason else type(error).__name__}. "
+        "Check that it is running and reachable, and COE_DATABASE_URL."
+    )
 
 
 @app.command()
@@ -361,7 +384,7 @@ def purge(
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Delete recorded questions, feedback and delivery claims older than the retention period."""
+    """Delete recorded questions, feedback and finished deliveries older than the retention period."""
     from bot.enablement.retention import purge_older_than
     from bot.runtime import open_store
 
@@ -369,7 +392,8 @@ def purge(
     removed = purge_older_than(open_store(settings), days or settings.retention_days)
     err.print(
         f"Removed {removed['answers']} questions, {removed['feedback']} feedback records "
-        f"and {removed['claims']} delivery claims older than {days or settings.retention_days} days."
+        f"and {removed['claims']} finished delivery records older than "
+        f"{days or settings.retention_days} days."
     )
 
 

@@ -174,13 +174,22 @@ def export(
 @app.command()
 def repost() -> None:
     """Post requests that Slack refused earlier to the triage channel now."""
-    from bot.slack.app import web_client
+    from bot.slack.delivery import Deliverer, delivery_client
     from bot.slack.triage import TriageNotifier
+    from bot.work.outbox import Outbox
 
     settings = load_settings()
     if not settings.slack_bot_token:
         raise _fail("SLACK_BOT_TOKEN is not set")
-    notifier = TriageNotifier(web_client(settings), _service(), settings.triage_channel_id)
+    service = _service()
+    # The same claimed outbox the server uses: running this next to `coe serve` (or twice)
+    # never posts a card twice.
+    deliverer = Deliverer(
+        delivery_client(settings.slack_bot_token, settings.slack_api_url, settings.slack_timeout_s),
+        Outbox(service.store, lease_s=settings.slack_timeout_s + 15),
+        renderers={},
+    )
+    notifier = TriageNotifier(deliverer, service, settings.triage_channel_id)
     posted, failed = notifier.repost_pending()
     out.print(f"Reposted {posted} request(s); {failed} still waiting.")
     if failed:

@@ -22,8 +22,19 @@ from bot.consultations.models import (
 from bot.consultations.sla import add_working_days
 from bot.db.models import ConsultationRequest, RequestEvent
 from bot.db.store import Store
+from bot.work.outbox import Outbox, OutboxItem
 
 NOTE_MAX = 3000
+# Outbox kinds for a request's messages; bot.slack.triage renders them when they are sent.
+TRIAGE_CARD = "triage_card"
+CONFIRMATION = "request_confirmation"
+SLA_REMINDER = "sla_reminder"
+CONFIRMATION_TRIES = 8
+
+
+def triage_card_item(number: int) -> OutboxItem:
+    # Never given up on: a request nobody in the CoE sees is a lost request.
+    return OutboxItem(key=f"triage:{number}", kind=TRIAGE_CARD, subject_id=number)
 
 
 class NotStaffError(PermissionError):
@@ -174,13 +185,15 @@ class ConsultationService:
         requester_id: str,
         context: RequestContext | None = None,
         submission_key: str | None = None,
+        quick: bool = False,
     ) -> tuple[RequestView, bool]:
-        """Stores the request (committed before anything is posted). A repeated submission
-        (same key: a double click, or a retried delivery) returns the first one, unchanged."""
+        """Stores the request with its triage card and confirmation queued in the outbox, in
+        one transaction. A repeated submission (same key: a double click, or a retried
+        delivery) returns the first one, unchanged. `quick` fails fast (Slack is waiting)."""
         now = self.clock()
         key = submission_key or f"{requester_id}:{now.isoformat()}"
         try:
-            with self.store.session() as session:
+            with self.store.session(quick=quick) as session:
                 row = ConsultationRequest(
                     submission_key=key[:120],
                     requester_id=requester_id,
@@ -207,9 +220,20 @@ class ConsultationService:
                         at=now,
                     )
                 )
+                Outbox.add(session, triage_card_item(row.id))
+                Outbox.add(
+                    session,
+                    OutboxItem(
+                        key=f"confirm:{row.id}",
+                        kind=CONFIRMATION,
+                        subject_id=row.id,
+                        channel_id=requester_id,
+                        max_attempts=CONFIRMATION_TRIES,
+                    ),
+                )
                 number = row.id
         except IntegrityError:
-            with self.store.session() as session:
+            with self.store.session(quick=quick) as session:
                 existing = session.scalar(
                     select(ConsultationRequest).where(
                         ConsultationRequest.submission_key == key[:120]
@@ -317,8 +341,9 @@ class ConsultationService:
             return [self._view(r) for r in rows]
 
     def claim_sla_reminders(self) -> list[RequestView]:
-        """Overdue, unassigned requests not reminded yet; each is returned once, ever, even
-        with several replicas asking at once (the claim is a conditional UPDATE)."""
+        """Overdue, unassigned requests not reminded yet; each is claimed once, ever, even
+        with several replicas asking at once (a conditional UPDATE), and its reminder queued
+        in the outbox in the same transaction."""
         now = self.clock()
         due = [v for v in self.list(unassigned=True, overdue=True, limit=500) if v.posted]
         claimed: list[RequestView] = []
@@ -341,6 +366,11 @@ class ConsultationService:
                             detail={"due": self.due_at(view.created_at).isoformat()},
                             at=now,
                         )
+                    )
+                    # Queued with the claim: a crash now still sends exactly one reminder.
+                    Outbox.add(
+                        session,
+                        OutboxItem(key=f"sla:{view.id}", kind=SLA_REMINDER, subject_id=view.id),
                     )
                     claimed.append(view)
         return claimed

@@ -16,15 +16,6 @@ class Base(DeclarativeBase):
     pass
 
 
-class EventClaim(Base):
-    """One row per Slack delivery handled: a retry or a second replica finds the row and stops."""
-
-    __tablename__ = "event_claims"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
 class AnswerRecord(Base):
     __tablename__ = "answers"
 
@@ -150,3 +141,68 @@ class ChecklistTick(Base):
     checked: Mapped[bool] = mapped_column(Boolean)
     user_id: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuestionJob(Base):
+    """A question received from Slack, from receipt until its answer is posted.
+
+    received → answering (leased) → answered (reply queued in the outbox) → posted | failed.
+    The row is written before Slack gets its 200, so a crash, a restart or a second replica
+    can always finish the work: an expired lease is taken over, never answered twice.
+    """
+
+    __tablename__ = "question_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # msg:<channel>:<ts>, …
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    surface: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    question: Mapped[str] = mapped_column(Text)
+    response_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), index=True, default="received")
+    lease_owner: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutboxMessage(Base):
+    """One Slack message to deliver exactly once: answers, triage cards, DMs, notes.
+
+    pending → sending (leased) → sent | failed. `uncertain` marks a try that may have reached
+    Slack (a timeout, a dropped connection, a 5xx): before trying again the deliverer looks for
+    the message's key in the conversation, so a slow Slack never gets a second copy.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # who to tell
+    subject_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # e.g. a request
+    reference: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: forever
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
+    posted_channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)

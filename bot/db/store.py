@@ -6,14 +6,21 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db.models import AnswerRecord, EventClaim, FeedbackRecord
+from bot.db.engine import quick_engine
+from bot.db.models import AnswerRecord, FeedbackRecord
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# A question is stored whole up to here; a pasted log file is not worth keeping in full.
+STORED_QUESTION_CHARS = 4000
+
+
+def clip_question(text: str) -> str:
+    return text if len(text) <= STORED_QUESTION_CHARS else text[: STORED_QUESTION_CHARS - 1] + "…"
 
 
 def new_reference() -> str:
@@ -36,44 +43,51 @@ class AnswerEntry:
     workshop_id: int | None = None
 
 
+def add_answer(session: Session, entry: AnswerEntry, reference: str) -> AnswerRecord:
+    """Adds the answer-log row inside the caller's transaction."""
+    record = AnswerRecord(
+        reference=reference,
+        surface=entry.surface,
+        user_id=entry.user_id,
+        channel_id=entry.channel_id,
+        thread_ts=entry.thread_ts,
+        question=clip_question(entry.question),
+        answer=entry.answer,
+        abstained=entry.abstained,
+        failed=entry.failed,
+        source_doc_ids=list(entry.source_doc_ids),
+        latency_ms=entry.latency_ms,
+        workshop_id=entry.workshop_id,
+    )
+    session.add(record)
+    return record
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
+    @cached_property
+    def _quick_sessions(self) -> sessionmaker[Session]:
+        return sessionmaker(quick_engine(self.engine), expire_on_commit=False)
+
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
+    def session(self, quick: bool = False) -> Iterator[Session]:
+        """A transaction; `quick` ones give up after ~2 s on a lock or an unreachable server."""
+        sessions = self._quick_sessions if quick else self._sessions
+        with sessions.begin() as session:
             yield session
 
-    def claim(self, key: str) -> bool:
-        """True the first time a key is seen, in this process or any other sharing the DB."""
-        try:
-            with self.session() as session:
-                session.add(EventClaim(key=key[:200]))
-        except IntegrityError:
-            return False
-        return True
+    def ping(self) -> None:
+        """Raises when the database does not answer (readiness checks)."""
+        with self.session(quick=True) as session:
+            session.execute(text("SELECT 1"))
 
     def record_answer(self, entry: AnswerEntry, reference: str | None = None) -> str:
         reference = reference or new_reference()
         with self.session() as session:
-            session.add(
-                AnswerRecord(
-                    reference=reference,
-                    surface=entry.surface,
-                    user_id=entry.user_id,
-                    channel_id=entry.channel_id,
-                    thread_ts=entry.thread_ts,
-                    question=entry.question,
-                    answer=entry.answer,
-                    abstained=entry.abstained,
-                    failed=entry.failed,
-                    source_doc_ids=list(entry.source_doc_ids),
-                    latency_ms=entry.latency_ms,
-                    workshop_id=entry.workshop_id,
-                )
-            )
+            add_answer(session, entry, reference)
         return reference
 
     def set_message_ts(self, reference: str, message_ts: str) -> None:

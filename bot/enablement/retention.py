@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 
-from bot.db.models import AnswerRecord, EventClaim, FeedbackRecord
+from bot.db.models import AnswerRecord, FeedbackRecord, OutboxMessage, QuestionJob
 from bot.db.store import Store
 
 
@@ -22,5 +22,15 @@ def purge_older_than(store: Store, days: int) -> dict[str, int]:
         answers = session.execute(
             delete(AnswerRecord).where(AnswerRecord.created_at < cutoff)
         ).rowcount
-        claims = session.execute(delete(EventClaim).where(EventClaim.claimed_at < cutoff)).rowcount
-    return {"answers": answers, "feedback": feedback, "claims": claims}
+        # Finished deliveries only: anything still owed to someone is kept until it is sent.
+        jobs = session.execute(
+            delete(QuestionJob).where(
+                QuestionJob.created_at < cutoff, QuestionJob.state.in_(("posted", "failed"))
+            )
+        ).rowcount
+        outbox = session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.created_at < cutoff, OutboxMessage.state.in_(("sent", "failed"))
+            )
+        ).rowcount
+    return {"answers": answers, "feedback": feedback, "claims": jobs + outbox}

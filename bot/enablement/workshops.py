@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
@@ -57,7 +58,13 @@ class WorkshopService:
             session.refresh(workshop)
             return workshop
 
-    def end(self, channel_id: str) -> WorkshopSummary:
+    def end(
+        self,
+        channel_id: str,
+        actor_id: str | None = None,
+        is_staff: Callable[[str], bool] | None = None,
+    ) -> WorkshopSummary:
+        """Closes the channel's workshop. With an actor, only its trainer or staff may."""
         with self.store.session() as session:
             workshop = session.scalar(
                 select(Workshop)
@@ -66,6 +73,14 @@ class WorkshopService:
             )
             if workshop is None:
                 raise WorkshopError("no workshop is running in this channel")
+            if (
+                actor_id is not None
+                and actor_id != workshop.trainer_id
+                and not (is_staff and is_staff(actor_id))
+            ):
+                raise WorkshopError(
+                    "only the trainer who started this workshop, or CoE staff, can end it"
+                )
             workshop.ended_at = datetime.now(UTC)
             answers = list(
                 session.scalars(select(AnswerRecord).where(AnswerRecord.workshop_id == workshop.id))

@@ -15,10 +15,13 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.answering.service import AnswerService
 from bot.consultations.service import ConsultationService
-from bot.db.store import Store
+from bot.db.store import Store, new_reference
 from bot.enablement.runs import ChecklistRuns
 from bot.enablement.workshops import WorkshopService
 from bot.settings import Settings
+from bot.slack import blocks
+from bot.slack.delivery import Deliverer, delivery_client
+from bot.slack.intake import QuestionIntake
 from bot.slack.limits import PerUserLimiter
 from bot.slack.listeners import (
     actions,
@@ -33,6 +36,9 @@ from bot.slack.registry import Registrar
 from bot.slack.responder import Responder
 from bot.slack.staff import StaffDirectory
 from bot.slack.triage import TriageNotifier
+from bot.slack.workers import AnswerWorkers
+from bot.work.outbox import Outbox
+from bot.work.questions import QuestionJobs
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +56,30 @@ class SlackApp:
     notifier: TriageNotifier
     workshops: WorkshopService
     runs: ChecklistRuns
+    workers: AnswerWorkers
+    deliverer: Deliverer
+    store: Store
+
+    def start_background(self, every_s: float) -> None:
+        """Resumes unanswered questions and undelivered messages now and every `every_s`."""
+        self.workers.start_sweeping(every_s, also=self._hourly_chores)
+
+    def _hourly_chores(self) -> None:
+        self.notifier.send_sla_reminders()
+        self.notifier.repost_pending()
+
+    def stop(self, timeout_s: float) -> bool:
+        return self.workers.stop(timeout_s)
 
 
 def web_client(settings: Settings) -> WebClient:
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=int(max(1, settings.slack_timeout_s)),
+    )
     # 429s wait for Retry-After; 5xx and dropped connections are retried a couple of times.
+    # Only for calls that are safe to repeat; posts go through the outbox's own client.
     client.retry_handlers.extend(
         [
             RateLimitErrorRetryHandler(max_retry_count=3),
@@ -91,16 +116,25 @@ def register_listeners(
     service: ConsultationService | None = None,
     notifier: TriageNotifier | None = None,
     runs: ChecklistRuns | None = None,
+    workers: AnswerWorkers | None = None,
+    intake: QuestionIntake | None = None,
 ) -> Registrar:
     registrar = Registrar(bolt)
+    if intake is not None:
+        # First: a question is stored before anything else (or bolt's ack) happens.
+        bolt.middleware(intake.middleware)
     # Consultations first: its "Ask a CoE expert" handler is the one that counts.
     consultations.register(
         registrar, service, notifier, responder.store if responder else None, runs
     )
-    commands.register(registrar, responder, responder.workshops if responder else None)
+    commands.register(
+        registrar, responder, responder.workshops if responder else None, workers, intake
+    )
     enablement.register(registrar, responder, runs)
-    for module in (events, actions, shortcuts, assistant):
-        module.register(registrar, responder)
+    actions.register(registrar, responder)
+    events.register(registrar, workers)
+    shortcuts.register(registrar, workers, intake)
+    assistant.register(registrar, workers)
     return registrar
 
 
@@ -127,12 +161,63 @@ def build_app(settings: Settings, answers: AnswerService, store: Store) -> Slack
     responder = Responder(
         answers, store, staff, PerUserLimiter(settings.rate_limit_per_minute), workshops
     )
+    outbox = Outbox(store, lease_s=settings.slack_timeout_s + 15)
+    deliverer = Deliverer(
+        delivery_client(settings.slack_bot_token, settings.slack_api_url, settings.slack_timeout_s),
+        outbox,
+        renderers={},
+    )
+    jobs = QuestionJobs(store)
+    workers = AnswerWorkers(
+        responder,
+        jobs,
+        deliverer,
+        client,
+        threads=settings.answer_workers,
+        max_attempts=settings.delivery_max_attempts,
+    )
     service = ConsultationService(store, staff.is_staff, settings.sla_working_days)
-    notifier = TriageNotifier(client, service, settings.triage_channel_id)
-    registrar = register_listeners(bolt, responder, service, notifier, runs)
+    notifier = TriageNotifier(deliverer, service, settings.triage_channel_id)
+    intake = QuestionIntake(jobs, store.bot_in_thread)
+    registrar = register_listeners(bolt, responder, service, notifier, runs, workers, intake)
 
     @bolt.error
     def on_error(error: Exception, body: dict) -> None:
-        log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
+        # After an ack nobody else will tell the person: say so, with a reference to quote.
+        reference = new_reference()
+        log.error(
+            "a Slack listener failed, reference %s: %s: %s",
+            reference,
+            type(error).__name__,
+            error,
+            exc_info=error,
+        )
+        tell_about_error(client, body, reference)
 
-    return SlackApp(bolt, registrar, responder, service, notifier, workshops, runs)
+    return SlackApp(
+        bolt, registrar, responder, service, notifier, workshops, runs, workers, deliverer, store
+    )
+
+
+def tell_about_error(client: WebClient, body: dict, reference: str) -> None:
+    event = body.get("event") or {}
+    user = (body.get("user") or {}).get("id") or body.get("user_id") or event.get("user")
+    channel = (
+        (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+        or body.get("channel_id")
+        or event.get("channel")
+    )
+    if not user:
+        return
+    message = blocks.listener_error_message(reference).to_dict()
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, **message)
+            return
+    except Exception as error:
+        log.info("no ephemeral for reference %s: %s", reference, error)
+    try:
+        client.chat_postMessage(channel=user, **message)
+    except Exception as error:
+        log.warning("could not tell %s about reference %s: %s", user, reference, error)

@@ -37,12 +37,16 @@ OPEN_CHECKLIST = "open_checklist"
 
 @dataclass
 class Message:
-    text: str  # notification and screen-reader fallback
+    """A Slack message. `text` is the notification and screen-reader fallback, written as
+    plain words: it is escaped here, once, like every untrusted string in the blocks, so
+    a builder can never forget it (Slack renders mrkdwn in `text` too: `<!channel>` pings)."""
+
+    text: str
     blocks: list[Block] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         blocks = [b.to_dict() for b in self.blocks[:MAX_BLOCKS]]
-        return {"text": truncate(self.text, FALLBACK_LIMIT), "blocks": blocks}
+        return {"text": escape(truncate(self.text, FALLBACK_LIMIT)), "blocks": blocks}
 
 
 def _section(text: str) -> SectionBlock:
@@ -238,9 +242,30 @@ def checklist_message(item: ChecklistDoc) -> Message:
 
 
 def not_found_checklist_message(name: str, checklists: list[ChecklistDoc]) -> Message:
-    names = ", ".join(escape(c.title) for c in checklists) or "none yet"
-    text = f"No checklist matches “{escape(name)}”. Available: {names}."
-    return Message(text=text, blocks=[_section(text)])
+    names = ", ".join(c.title for c in checklists) or "none yet"
+    text = f"No checklist matches “{name}”. Available: {names}."
+    return Message(text=text, blocks=[_section(escape(text))])
+
+
+def delivery_failed_message(reference: str) -> Message:
+    text = (
+        f"Sorry — your answer took too long to reach you, and I gave up trying (reference "
+        f"{reference}). Please ask again; if it keeps happening, post the reference in "
+        "#ai-coe-help."
+    )
+    return Message(text=text, blocks=[_section(f":warning: {escape(text)}")])
+
+
+def listener_error_message(reference: str) -> Message:
+    text = (
+        f"Sorry — something went wrong with that (reference {reference}). Nothing was "
+        "changed. Please try again; if it keeps happening, post the reference in #ai-coe-help."
+    )
+    return Message(text=text, blocks=[_section(f":warning: {escape(text)}")])
+
+
+def refusal_message(text: str) -> Message:
+    return Message(text=text, blocks=[_section(f":no_entry: {escape(text)}")])
 
 
 def help_message() -> Message:

@@ -132,6 +132,14 @@ def intake_modal(
     )
 
 
+def save_failed_text(reference: str) -> str:
+    """Shown on the form when the request could not be stored; the modal keeps the text."""
+    return (
+        f"Could not save your request just now (reference {reference}). Your text is kept: "
+        "please press Send again in a minute."
+    )
+
+
 def read_intake(state: dict) -> dict:
     """The submitted modal's values, keyed by field name."""
     values = state.get("values", {})
@@ -240,8 +248,9 @@ def triage_message(request: RequestView) -> Message:
     return Message(text=text, blocks=blocks)
 
 
-def requester_update(request: RequestView, what: str) -> Message:
-    text = f"Your request {request.public_id} “{request.title}”: {what}"
+def requester_update(request: RequestView, what: str, plain: str | None = None) -> Message:
+    """`what` is mrkdwn built from trusted parts; `plain` says the same in plain words."""
+    text = f"Your request {request.public_id} “{request.title}”: {plain or 'there is an update.'}"
     blocks: list[Block] = [
         SectionBlock(
             text=MarkdownTextObject(
@@ -255,8 +264,14 @@ def requester_update(request: RequestView, what: str) -> Message:
 
 
 def confirmation(request: RequestView, sla_text: str) -> Message:
-    return requester_update(
-        request, f"received. The CoE responds {sla_text}; you will hear from me at every step."
+    what = f"received. The CoE responds {sla_text}; you will hear from me at every step."
+    return requester_update(request, what, what)
+
+
+def thread_note(text: str, plain: str) -> Message:
+    """A line in the card's thread; `text` is mrkdwn from trusted parts and escaped input."""
+    return Message(
+        text=plain, blocks=[SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))]
     )
 
 
@@ -279,12 +294,12 @@ def note_modal(request_id: int) -> View:
 
 def sla_reminder(request: RequestView) -> Message:
     text = (
-        f":alarm_clock: {request.public_id} “{escape(request.title)}” has waited past the "
+        f"{request.public_id} “{request.title}” has waited past the "
         "first-response target and nobody is assigned. Who can take it?"
     )
     return Message(
-        text=text.replace(":alarm_clock: ", ""),
-        blocks=[SectionBlock(text=MarkdownTextObject(text=text))],
+        text=text,
+        blocks=[SectionBlock(text=MarkdownTextObject(text=f":alarm_clock: {escape(text)}"))],
     )
 
 

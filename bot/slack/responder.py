@@ -1,4 +1,4 @@
-"""Answering a question in Slack: limits, context, the answer or an error with a reference."""
+"""Composing the reply to a question: limits, thread context, the answer or an error reference."""
 
 from __future__ import annotations
 
@@ -6,11 +6,8 @@ import logging
 import re
 from dataclasses import dataclass, replace
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from bot.answering.service import AnswerService
-from bot.db.store import AnswerEntry, Store, new_reference
+from bot.db.store import AnswerEntry, Store
 from bot.slack import blocks
 from bot.slack.limits import PerUserLimiter
 from bot.slack.staff import StaffDirectory
@@ -43,6 +40,12 @@ class Ask:
     surface: str
 
 
+@dataclass(frozen=True)
+class Reply:
+    message: blocks.Message
+    entry: AnswerEntry | None  # what goes in the answer log; None for help and rate limits
+
+
 class Responder:
     def __init__(
         self,
@@ -58,13 +61,12 @@ class Responder:
         self.staff = staff
         self.limiter = limiter
 
-    def build_reply(self, ask: Ask) -> tuple[blocks.Message, str]:
-        """The message to post for a question, and the reference it is logged under."""
-        reference = new_reference()
+    def compose(self, ask: Ask, reference: str, with_store: bool = True) -> Reply:
+        """The reply to post; never raises. `with_store=False` when the database is down."""
         if not self.limiter.allow(ask.user_id):
-            return blocks.rate_limited_message(self.limiter.limit), reference
+            return Reply(blocks.rate_limited_message(self.limiter.limit), None)
         if not ask.question.strip():
-            return blocks.help_message(), reference
+            return Reply(blocks.help_message(), None)
         entry = AnswerEntry(
             surface=ask.surface,
             user_id=ask.user_id,
@@ -74,45 +76,25 @@ class Responder:
         )
         try:
             context = ""
-            if ask.thread_ts:
+            if ask.thread_ts and with_store:
                 context = " ".join(self.store.thread_questions(ask.channel_id, ask.thread_ts))
             # Staff-only documents never reach a channel, only a staff member's DM.
             staff = is_direct_channel(ask.channel_id) and self.staff.is_staff(ask.user_id)
             answer = self.answers.ask(ask.question, staff=staff, context=context)
-            message = blocks.answer_message(answer, reference)
-            workshop = self.workshops.active(ask.channel_id) if self.workshops else None
-            entry = replace(
+            workshop = (
+                self.workshops.active(ask.channel_id) if self.workshops and with_store else None
+            )
+        except Exception:
+            log.exception("answering failed, reference %s", reference)
+            return Reply(blocks.error_message(reference), replace(entry, failed=True))
+        return Reply(
+            blocks.answer_message(answer, reference),
+            replace(
                 entry,
                 answer=answer.answer,
                 abstained=answer.abstained,
                 source_doc_ids=tuple(s.doc_id for s in answer.sources if s.cited),
                 latency_ms=answer.latency_ms,
                 workshop_id=workshop.id if workshop else None,
-            )
-            self.store.record_answer(entry, reference)
-        except Exception:
-            log.exception("answering failed, reference %s", reference)
-            message = blocks.error_message(reference)
-            try:
-                self.store.record_answer(replace(entry, failed=True), reference)
-            except Exception:
-                log.exception("could not log failed answer %s", reference)
-        return message, reference
-
-    def answer(self, client: WebClient, ask: Ask) -> str | None:
-        """Posts the reply; returns its ts, or None when Slack refused it (logged)."""
-        message, reference = self.build_reply(ask)
-        try:
-            response = client.chat_postMessage(
-                channel=ask.channel_id, thread_ts=ask.thread_ts, **message.to_dict()
-            )
-        except SlackApiError as error:
-            log.error("could not post answer %s to %s: %s", reference, ask.channel_id, error)
-            return None
-        ts = response.get("ts")
-        if ts:
-            try:
-                self.store.set_message_ts(reference, ts)
-            except Exception:
-                log.exception("could not store the ts of answer %s", reference)
-        return ts
+            ),
+        )

@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from bot.enablement.checklists import list_checklists
 from bot.slack import blocks
 from bot.slack.registry import Registrar
-from bot.slack.responder import Responder
+from bot.slack.responder import Responder, is_direct_channel
 
 
 def _where(body: dict) -> tuple[str, str, str | None]:
@@ -23,11 +23,28 @@ def register(reg: Registrar, responder: Responder) -> None:
     @reg.action(blocks.FEEDBACK)
     def feedback(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        value, _, reference = (action.get("value") or "").partition(":")
+        value, _, reference = str(action.get("value") or "").partition(":")
         user, channel, thread_ts = _where(body)
-        positive = value == "positive"
-        responder.store.record_feedback(reference, user, "positive" if positive else "negative")
-        message = blocks.feedback_thanks_message(positive)
+        record = responder.store.answer(reference[:16])
+        message_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get(
+            "message_ts"
+        )
+        # Our own record decides: the answer must be the one in this conversation, and in a
+        # DM only its asker can rate it. Channel members may rate what they can see.
+        allowed = (
+            record is not None
+            and value in ("positive", "negative")
+            and record.channel_id == channel
+            and (record.message_ts is None or record.message_ts == message_ts)
+            and (not is_direct_channel(channel) or record.user_id == user)
+        )
+        if not allowed:
+            message = blocks.refusal_message(
+                "I could not record that feedback: it does not match an answer here."
+            )
+        else:
+            responder.store.record_feedback(reference, user, value)
+            message = blocks.feedback_thanks_message(value == "positive")
         client.chat_postEphemeral(
             channel=channel, user=user, thread_ts=thread_ts, **message.to_dict()
         )

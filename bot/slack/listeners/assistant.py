@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from slack_bolt import Assistant, Say, SetStatus, SetSuggestedPrompts
-from slack_sdk import WebClient
+from slack_bolt import Assistant, Say, SetSuggestedPrompts
 
+from bot.slack.intake import CONTEXT_KEY
+from bot.slack.listeners.events import dispatch
 from bot.slack.registry import Registrar
-from bot.slack.responder import Ask, Responder
+from bot.slack.workers import AnswerWorkers
 
 SUGGESTED_PROMPTS = [
     {
@@ -17,10 +18,9 @@ SUGGESTED_PROMPTS = [
     {"title": "Model access", "message": "How do I get access to the model gateway?"},
     {"title": "Training", "message": "Which AI trainings are coming up?"},
 ]
-STATUS = "searching the knowledge base…"
 
 
-def register(reg: Registrar, responder: Responder) -> None:
+def register(reg: Registrar, workers: AnswerWorkers | None) -> None:
     assistant = Assistant()
 
     @assistant.thread_started
@@ -29,20 +29,10 @@ def register(reg: Registrar, responder: Responder) -> None:
         set_suggested_prompts(prompts=SUGGESTED_PROMPTS)
 
     @assistant.user_message
-    def user_message(payload: dict, client: WebClient, set_status: SetStatus) -> None:
-        if not responder.store.claim(f"msg:{payload.get('channel')}:{payload.get('ts')}"):
-            return
-        set_status(STATUS)
-        responder.answer(
-            client,
-            Ask(
-                question=payload.get("text", ""),
-                user_id=payload.get("user", ""),
-                channel_id=payload["channel"],
-                thread_ts=payload.get("thread_ts"),
-                surface="assistant",
-            ),
-        )
+    def user_message(context) -> None:
+        # Stored by the intake middleware; the worker sets the "searching…" status.
+        if workers is not None:
+            dispatch(workers, context.get(CONTEXT_KEY))
 
     reg.app.assistant(assistant)
     reg.assistant = True

@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
+import time
+
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.consultations.models import RequestContext
 from bot.enablement.checklists import find_checklist, list_checklists
 from bot.slack import blocks
+from bot.slack.intake import QuestionIntake
+from bot.slack.listeners.events import dispatch
 from bot.slack.mrkdwn import escape
 from bot.slack.registry import Registrar
-from bot.slack.responder import Ask, Responder
+from bot.slack.responder import Responder
+from bot.slack.workers import AnswerWorkers
+from bot.work.questions import Ticket
 
 COMMAND = "/coe"
 
 
-def register(reg: Registrar, responder: Responder, workshops=None) -> None:
+def register(
+    reg: Registrar,
+    responder: Responder,
+    workshops=None,
+    workers: AnswerWorkers | None = None,
+    intake: QuestionIntake | None = None,
+) -> None:
     @reg.command(COMMAND)
     def coe(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
-        ack()
         verb, _, rest = (command.get("text") or "").strip().partition(" ")
         verb, rest = verb.lower(), rest.strip()
+        if verb == "ask" and rest and intake is not None:
+            ticket = Ticket(
+                key=f"command:{command.get('trigger_id') or time.time_ns()}",
+                surface="command",
+                user_id=command.get("user_id", ""),
+                channel_id=command.get("channel_id", ""),
+                thread_ts=None,
+                question=rest,
+                response_url=command.get("response_url") or None,
+            )
+            received = intake.store(ticket)  # stored before the ack: a crash loses nothing
+            ack()
+            if workers is not None:
+                dispatch(workers, received)
+            return
+        ack()
         if verb in ("consult", "request", "expert"):
             from bot.slack.listeners.consultations import open_intake
 
@@ -42,15 +69,7 @@ def register(reg: Registrar, responder: Responder, workshops=None) -> None:
             _stats(command, respond)
             return
         if verb == "ask":
-            message, _ = responder.build_reply(
-                Ask(
-                    question=rest,
-                    user_id=command.get("user_id", ""),
-                    channel_id=command.get("channel_id", ""),
-                    thread_ts=None,
-                    surface="command",
-                )
-            )
+            message = blocks.help_message()
         elif verb in ("checklist", "checklists"):
             index = responder.answers.index
             available = list_checklists(index, staff=False)
@@ -91,7 +110,8 @@ def register(reg: Registrar, responder: Responder, workshops=None) -> None:
                     "tagged with it until `/coe workshop end`; you get a summary then.",
                 )
             elif action == "end":
-                summary = workshops.end(channel)
+                # Only its trainer or CoE staff may close a workshop and read its summary.
+                summary = workshops.end(channel, user, responder.staff.is_staff)
                 client.chat_postMessage(
                     channel=summary.trainer_id, **workshop_summary(summary).to_dict()
                 )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from pydantic import ValidationError
 from slack_bolt import Ack
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.consultations.models import IntakeForm, Priority, RequestContext, Status
-from bot.consultations.service import ConsultationService, NotStaffError
+from bot.consultations.service import ConsultationService, NotStaffError, RequestNotFoundError
+from bot.db.store import new_reference
 from bot.slack import blocks, consult_blocks
 from bot.slack.registry import Registrar
 from bot.slack.triage import TriageNotifier
@@ -20,6 +21,10 @@ log = logging.getLogger(__name__)
 SHORTCUT_ID = "consult_from_message"
 SHORTCUT_NAME = "File a CoE request about this"
 REFUSAL = "Only CoE staff can triage requests. Ask in #ai-coe-help if you need something changed."
+EXPERT_REFUSAL = (
+    "That button files a request about someone else's question, so only they can use it. "
+    "`/coe consult` files a request of your own."
+)
 
 
 def open_intake(
@@ -40,16 +45,21 @@ def register(
     @reg.action(blocks.ASK_EXPERT)
     def ask_expert(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        record = store.answer(action.get("value") or "")
-        context = RequestContext()
-        if record is not None:
-            context = RequestContext(
-                question=record.question,
-                answer=record.answer,
-                sources=list(record.source_doc_ids or []),
-                answer_reference=record.reference,
-            )
-        open_intake(client, body["trigger_id"], context, title=record.question if record else "")
+        user = body["user"]["id"]
+        channel = _channel_of(body)
+        record = store.answer(str(action.get("value") or "")[:16])
+        # The form is pre-filled with the question and answer: only for the person who asked,
+        # in the conversation it was asked in. Anyone else is told how to file their own.
+        if record is None or record.user_id != user or (channel and record.channel_id != channel):
+            _tell(client, channel, user, EXPERT_REFUSAL)
+            return
+        context = RequestContext(
+            question=record.question,
+            answer=record.answer,
+            sources=list(record.source_doc_ids or []),
+            answer_reference=record.reference,
+        )
+        open_intake(client, body["trigger_id"], context, title=record.question)
 
     @reg.message_shortcut(SHORTCUT_ID, SHORTCUT_NAME)
     def from_message(ack: Ack, shortcut: dict, client: WebClient) -> None:
@@ -79,36 +89,49 @@ def register(
         except ValidationError as error:
             ack(response_action="errors", errors=consult_blocks.field_errors(error.errors()))
             return
-        ack()
         try:
             context = RequestContext.model_validate_json(view.get("private_metadata") or "{}")
         except ValidationError:
             context = RequestContext()
-        request, created = service.submit(
-            form, body["user"]["id"], context, submission_key=f"view:{view['id']}"
-        )
-        if not created:
-            return  # a double click or a retried delivery: the first submission already counts
-        notifier.post(request)
-        notifier.confirm(request)
+        # Stored before the ack: if the database cannot take it, the modal stays open with the
+        # person's text in it, instead of closing on a request that does not exist.
+        try:
+            request, created = service.submit(
+                form, body["user"]["id"], context, submission_key=f"view:{view['id']}", quick=True
+            )
+        except SQLAlchemyError as error:
+            reference = new_reference()
+            log.error("could not store a consultation request, reference %s: %s", reference, error)
+            ack(
+                response_action="errors",
+                errors={"title": consult_blocks.save_failed_text(reference)},
+            )
+            return
+        ack()
+        if created:  # a double click or a retried delivery: the first submission already counts
+            notifier.deliver_new(request)
 
     def _request_id(body: dict, action: dict) -> str:
-        if action.get("value", "").isdigit():
-            return action["value"]
-        return (action.get("block_id") or "").split(":")[-1]
+        if str(action.get("value", "")).isdigit():
+            return str(action["value"])
+        return str(action.get("block_id") or "").split(":")[-1]
 
     def _triage(body: dict, client: WebClient, change, describe) -> None:
         user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get(
-            "channel_id"
-        )
+        channel = _channel_of(body)
         try:
             request = change(user)
         except NotStaffError:
-            client.chat_postEphemeral(channel=channel, user=user, text=REFUSAL)
+            _tell(client, channel, user, REFUSAL)
+            return
+        except (RequestNotFoundError, ValueError, KeyError, TypeError):
+            _tell(
+                client, channel, user, "That request or value does not exist; nothing was changed."
+            )
             return
         notifier.refresh(request)
-        notifier.tell_requester(request, describe(request, user))
+        what, plain = describe(request, user)
+        notifier.tell_requester(request, what, plain)
 
     @reg.action(consult_blocks.ASSIGN_ME)
     def assign_me(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
@@ -118,7 +141,10 @@ def register(
             body,
             client,
             lambda user: service.assign(number, user, user),
-            lambda r, user: f"<@{user}> from the CoE has picked it up.",
+            lambda r, user: (
+                f"<@{user}> from the CoE has picked it up.",
+                "someone from the CoE has picked it up.",
+            ),
         )
 
     @reg.action(consult_blocks.ASSIGN)
@@ -129,29 +155,42 @@ def register(
             body,
             client,
             lambda user: service.assign(number, user, assignee),
-            lambda r, user: f"it is now with <@{assignee}> from the CoE.",
+            lambda r, user: (
+                f"it is now with <@{assignee}> from the CoE.",
+                "it has been assigned to someone from the CoE.",
+            ),
         )
 
     @reg.action(consult_blocks.SET_STATUS)
     def set_status(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        number, status = _request_id(body, action), Status(action["selected_option"]["value"])
+        number = _request_id(body, action)
         _triage(
             body,
             client,
-            lambda user: service.set_status(number, user, status),
-            lambda r, user: f"status changed to *{status.label}*.",
+            lambda user: service.set_status(
+                number, user, Status(action["selected_option"]["value"])
+            ),
+            lambda r, user: (
+                f"status changed to *{r.status.label}*.",
+                f"status changed to {r.status.label}.",
+            ),
         )
 
     @reg.action(consult_blocks.SET_PRIORITY)
     def set_priority(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        number, priority = _request_id(body, action), Priority(action["selected_option"]["value"])
+        number = _request_id(body, action)
         _triage(
             body,
             client,
-            lambda user: service.set_priority(number, user, priority),
-            lambda r, user: f"priority set to *{priority.value}*.",
+            lambda user: service.set_priority(
+                number, user, Priority(action["selected_option"]["value"])
+            ),
+            lambda r, user: (
+                f"priority set to *{r.priority.value if r.priority else '—'}*.",
+                f"priority set to {r.priority.value if r.priority else '—'}.",
+            ),
         )
 
     @reg.action(consult_blocks.ADD_NOTE)
@@ -159,35 +198,49 @@ def register(
         ack()
         user = body["user"]["id"]
         if not service.is_staff(user):
-            channel = (body.get("channel") or {}).get("id")
-            client.chat_postEphemeral(channel=channel, user=user, text=REFUSAL)
+            _tell(client, _channel_of(body), user, REFUSAL)
+            return
+        number = _request_id(body, action)
+        if not number.isdigit():
+            _tell(client, _channel_of(body), user, "That request does not exist.")
             return
         client.views_open(
-            trigger_id=body["trigger_id"],
-            view=consult_blocks.note_modal(int(_request_id(body, action))),
+            trigger_id=body["trigger_id"], view=consult_blocks.note_modal(int(number))
         )
 
     @reg.view(consult_blocks.NOTE_CALLBACK)
-    def note_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        text = view["state"]["values"]["note"]["value"].get("value") or ""
+    def note_submitted(ack: Ack, body: dict, view: dict) -> None:
+        values = ((view.get("state") or {}).get("values") or {}).get("note") or {}
+        text = (values.get("value") or {}).get("value") or ""
         user = body["user"]["id"]
         try:
-            request = service.add_note(view["private_metadata"], user, text)
+            request = service.add_note(view.get("private_metadata") or "", user, text)
         except NotStaffError:
             ack(response_action="errors", errors={"note": REFUSAL})
             return
-        except ValueError as error:
+        except (RequestNotFoundError, ValueError) as error:
             ack(response_action="errors", errors={"note": str(error)})
             return
-        ack()
-        if request.triage_channel_id and request.triage_ts:
-            client.chat_postMessage(
-                channel=request.triage_channel_id,
-                thread_ts=request.triage_ts,
-                text=f"Note from <@{user}>: {consult_blocks.escape(text)}",
+        except SQLAlchemyError as error:
+            reference = new_reference()
+            log.error("could not store a note, reference %s: %s", reference, error)
+            ack(
+                response_action="errors",
+                errors={"note": consult_blocks.save_failed_text(reference)},
             )
+            return
+        ack()
+        notifier.post_in_card_thread(
+            request,
+            f"Note from <@{user}>: {consult_blocks.escape(text)}",
+            f"Note from a CoE expert: {text}",
+        )
         notifier.refresh(request)
-        notifier.tell_requester(request, f"<@{user}> added a note: {consult_blocks.escape(text)}")
+        notifier.tell_requester(
+            request,
+            f"<@{user}> added a note: {consult_blocks.escape(text)}",
+            f"a CoE expert added a note: {text}",
+        )
 
     def publish_home(client: WebClient, user: str, active: str = "open") -> None:
         mine = service.list(requester_id=user, limit=20)
@@ -227,8 +280,21 @@ def register(
             publish_home(client, body["user"]["id"], action.get("value", "open"))
 
 
-def decode_metadata(raw: str) -> dict:
+def _channel_of(body: dict) -> str:
+    return str(
+        (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+        or ""
+    )
+
+
+def _tell(client: WebClient, channel: str, user: str, text: str) -> None:
+    """A private note to one person: ephemeral where they clicked, else a DM."""
+    message = blocks.refusal_message(text).to_dict()
     try:
-        return json.loads(raw or "{}")
-    except json.JSONDecodeError:
-        return {}
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, **message)
+            return
+    except Exception as error:
+        log.info("no ephemeral for %s in %s: %s", user, channel, error)
+    client.chat_postMessage(channel=user, **message)

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.enablement.checklists import list_checklists
 from bot.enablement.runs import ChecklistRuns, item_key
+from bot.slack.blocks import refusal_message
 from bot.slack.enablement_blocks import START_RUN, TICK, run_message
 from bot.slack.registry import Registrar
 
@@ -62,18 +63,46 @@ def register(reg: Registrar, responder, runs: ChecklistRuns) -> None:
     @reg.action(TICK)
     def tick(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        _, run_id, section, start = action["block_id"].split(":")
-        view = runs.get(int(run_id))
-        items = view.sections[int(section)]["items"]
-        shown = {
-            item_key(int(section), i) for i in range(int(start), min(int(start) + 10, len(items)))
-        }
-        selected = {o["value"] for o in action.get("selected_options") or []}
-        view = runs.tick(int(run_id), shown, selected & shown, body["user"]["id"])
-        channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get(
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
             "channel_id"
         )
+        parsed = _parse_tick(str(action.get("block_id") or ""))
+        view = None
+        if parsed is not None:
+            try:
+                view = runs.get(parsed[0])
+            except LookupError:
+                view = None
+        # A run is ticked only from its own channel, in groups it really has.
+        if (
+            view is None
+            or parsed is None
+            or view.channel_id != channel
+            or parsed[1] >= len(view.sections)
+        ):
+            client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                **refusal_message(
+                    "That checklist run does not belong to this channel; nothing was ticked."
+                ).to_dict(),
+            )
+            return
+        run_id, section, start = parsed
+        items = view.sections[section]["items"]
+        shown = {item_key(section, i) for i in range(start, min(start + 10, len(items)))}
+        selected = {str(o.get("value")) for o in action.get("selected_options") or []}
+        view = runs.tick(run_id, shown, selected & shown, user)
         ts = view.message_ts or (body.get("message") or {}).get("ts")
         client.chat_update(
             channel=channel, ts=ts, **run_message(view, current_version(view.doc_id)).to_dict()
         )
+
+
+def _parse_tick(block_id: str) -> tuple[int, int, int] | None:
+    """run:<id>:<section>:<start> from a checkbox group's block id; None when forged."""
+    parts = block_id.split(":")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts[1:]):
+        return None
+    return int(parts[1]), int(parts[2]), int(parts[3])

@@ -1,0 +1,254 @@
+"""Answers stored questions on a small thread pool; a sweep resumes whatever was left behind.
+
+A question reaches a worker in three ways: straight after it is received, from a Slack retry
+of the same message, or from the sweep (at start-up and every few seconds) that finds jobs
+orphaned by a crash, a restart or another replica. Claims make all three safe together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_sdk import WebClient
+
+from bot.db.store import new_reference
+from bot.slack import blocks
+from bot.slack.delivery import METADATA_EVENT, Deliverer, SlackCall, render_post
+from bot.slack.responder import Ask, Responder
+from bot.work.outbox import Delivery, OutboxItem
+from bot.work.questions import Job, QuestionJobs, Ticket, reply_key
+
+log = logging.getLogger(__name__)
+
+STATUS = "searching the knowledge base…"
+ANSWER_KINDS = ("answer", "respond")
+
+
+def reply_item(job: Job, message: blocks.Message, max_attempts: int) -> OutboxItem:
+    """The outbox row for a job's reply. A second attempt at a job looks before it posts."""
+    common = {
+        "key": reply_key(job.reference),
+        "user_id": job.user_id,
+        "reference": job.reference,
+        "max_attempts": max_attempts,
+        "uncertain": job.attempts > 1,
+    }
+    if job.response_url:
+        payload = {
+            "url": job.response_url,
+            "response_type": "ephemeral",
+            "replace_original": False,
+            **message.to_dict(),
+        }
+        return OutboxItem(kind="respond", channel_id=job.channel_id, payload=payload, **common)
+    payload: dict = {"message": message.to_dict()}
+    if not job.channel_id.startswith("D"):
+        payload["dm_fallback_user"] = job.user_id  # e.g. the bot was removed from the channel
+    return OutboxItem(
+        kind="answer",
+        channel_id=job.channel_id,
+        thread_ts=job.thread_ts,
+        payload=payload,
+        **common,
+    )
+
+
+def render_respond(delivery: Delivery) -> SlackCall:
+    return SlackCall("response_url", dict(delivery.payload))
+
+
+class AnswerWorkers:
+    def __init__(
+        self,
+        responder: Responder,
+        jobs: QuestionJobs,
+        deliverer: Deliverer,
+        client: WebClient,
+        threads: int = 4,
+        max_attempts: int = 6,
+    ) -> None:
+        self.responder = responder
+        self.jobs = jobs
+        self.deliverer = deliverer
+        self.client = client
+        self.max_attempts = max_attempts
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="coe-answer")
+        self._stopping = threading.Event()
+        self._busy = 0
+        self._busy_lock = threading.Condition()
+        deliverer.renderers.update({"answer": render_post, "respond": render_respond})
+        for kind in ANSWER_KINDS:
+            deliverer.on_sent[kind] = self._reply_sent
+            deliverer.on_gave_up[kind] = self._reply_gave_up
+
+    # -- hooks from the deliverer ----------------------------------------------------------
+
+    def _reply_sent(self, delivery: Delivery, channel: str | None, ts: str | None) -> None:
+        if delivery.reference:
+            self.jobs.posted(delivery.reference, ts)
+
+    def _reply_gave_up(self, delivery: Delivery, error: str) -> None:
+        if delivery.reference:
+            self.jobs.failed(delivery.reference, error)
+
+    # -- taking work -----------------------------------------------------------------------
+
+    def submit(self, job_id: int) -> None:
+        if self._stopping.is_set():
+            return  # stays "received" in the database; the next process picks it up
+        with contextlib.suppress(RuntimeError):  # the pool is shutting down
+            self._pool.submit(self._run, job_id)
+
+    def _run(self, job_id: int) -> None:
+        if self._stopping.is_set():
+            return
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            self.process(job_id)
+        except Exception:
+            log.exception("question job %s failed; the sweep will try it again", job_id)
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+                self._busy_lock.notify_all()
+
+    def process(self, job_id: int) -> bool:
+        """Answers one job if it is ours to answer; True when a reply was queued."""
+        job = self.jobs.claim(job_id)
+        if job is None:
+            return False
+        if job.surface == "assistant" and job.thread_ts:
+            self._set_status(job)
+        reply = self.responder.compose(
+            Ask(job.question, job.user_id, job.channel_id, job.thread_ts, job.surface),
+            job.reference,
+        )
+        try:
+            outbox_id = self.jobs.finish(
+                job, reply.entry, reply_item(job, reply.message, self.max_attempts)
+            )
+        except Exception as error:
+            log.exception("could not store the answer of ref %s; trying again", job.reference)
+            try:
+                self.jobs.release(job, f"{type(error).__name__}: {error}")
+            except Exception:
+                log.warning("could not release ref %s; its lease will expire", job.reference)
+            return False
+        if outbox_id is None:
+            log.info("ref %s was taken over by another worker", job.reference)
+            return False
+        self.deliverer.deliver(outbox_id)
+        return True
+
+    def _set_status(self, job: Job) -> None:
+        try:
+            self.client.assistant_threads_setStatus(
+                channel_id=job.channel_id, thread_ts=job.thread_ts, status=STATUS
+            )
+        except Exception as error:  # cosmetic: the answer matters, the status does not
+            log.info("could not set the assistant status for ref %s: %s", job.reference, error)
+
+    def answer_without_store(self, ticket: Ticket) -> None:
+        """The database is unreachable: answer anyway, straight to Slack, and say so in logs.
+
+        The post carries the reply key, so if the question is answered again later the
+        deliverer finds this message and does not post a second one.
+        """
+        reference = new_reference()
+        log.warning(
+            "database unavailable: answering %s as ref %s without recording it",
+            ticket.key,
+            reference,
+        )
+        reply = self.responder.compose(
+            Ask(
+                ticket.question,
+                ticket.user_id,
+                ticket.channel_id,
+                ticket.thread_ts,
+                ticket.surface,
+            ),
+            reference,
+            with_store=False,
+        )
+        try:
+            if ticket.response_url:
+                from slack_sdk.webhook import WebhookClient
+
+                WebhookClient(ticket.response_url).send_dict(
+                    {"response_type": "ephemeral", **reply.message.to_dict()}
+                )
+                return
+            self.client.chat_postMessage(
+                channel=ticket.channel_id,
+                thread_ts=ticket.thread_ts,
+                metadata={
+                    "event_type": METADATA_EVENT,
+                    "event_payload": {"key": reply_key(reference)},
+                },
+                **reply.message.to_dict(),
+            )
+        except Exception as error:
+            log.error("could not post ref %s while the database is down: %s", reference, error)
+
+    # -- sweeping and stopping -------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Hands orphaned jobs to the pool and delivers due replies; returns jobs resumed."""
+        resumed = 0
+        for job_id in self.jobs.due():
+            resumed += 1
+            self.submit(job_id)
+        self.deliverer.run_due()
+        return resumed
+
+    def start_sweeping(
+        self, every_s: float, also: Callable[[], None] | None = None, also_every_s: float = 60.0
+    ) -> threading.Thread:
+        """Sweeps now and then every `every_s`; `also` (SLA reminders…) runs less often."""
+
+        def loop() -> None:
+            last_also = 0.0
+            while not self._stopping.is_set():
+                try:
+                    resumed = self.sweep()
+                    if resumed:
+                        log.info("resumed %d unanswered question(s)", resumed)
+                    if also is not None and time.monotonic() - last_also >= also_every_s:
+                        last_also = time.monotonic()
+                        also()
+                except Exception as error:  # the database may be down: try next round
+                    log.warning("sweep failed (%s); trying again in %.0f s", error, every_s)
+                self._stopping.wait(every_s)
+
+        thread = threading.Thread(target=loop, name="coe-sweep", daemon=True)
+        thread.start()
+        return thread
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def begin_stop(self) -> None:
+        """No new work from now on; what is running carries on (see `stop`)."""
+        self._stopping.set()
+
+    def stop(self, timeout_s: float) -> bool:
+        """Stops taking work and waits for answers in progress; True if all finished.
+
+        Questions not started yet stay "received" in the database and are answered by the
+        next process or another replica; one cut off mid-post is checked before reposting.
+        """
+        self._stopping.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout_s
+        with self._busy_lock:
+            while self._busy and time.monotonic() < deadline:
+                self._busy_lock.wait(max(0.0, deadline - time.monotonic()))
+            return self._busy == 0

@@ -1,0 +1,264 @@
+"""Question jobs: a question is stored before Slack is acknowledged, then answered exactly once.
+
+    received → answering (leased) → answered (reply queued in the outbox) → posted | failed
+
+`finish` records the answer and queues its reply in one transaction, so a job is either still
+to be answered (and safe to answer again) or has exactly one reply waiting in the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.db.models import AnswerRecord, QuestionJob
+from bot.db.store import AnswerEntry, Store, add_answer, clip_question, new_reference
+from bot.work.leases import aware, holder_is_gone, process_owner, utcnow
+from bot.work.outbox import Outbox, OutboxItem
+
+RECEIVED, ANSWERING, ANSWERED, POSTED, FAILED = (
+    "received",
+    "answering",
+    "answered",
+    "posted",
+    "failed",
+)
+LEASE_S = 30.0  # answering takes well under a second; the reply's lease lives in the outbox
+ORPHAN_AFTER_S = 15.0  # a received job nobody claimed this long is taken by any sweep
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What we need to answer a question later, possibly in another process."""
+
+    key: str  # msg:<channel>:<ts>, shortcut:<trigger>, command:<trigger>
+    surface: str
+    user_id: str
+    channel_id: str
+    thread_ts: str | None
+    question: str
+    response_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    reference: str
+    key: str
+    surface: str
+    user_id: str
+    channel_id: str
+    thread_ts: str | None
+    question: str
+    response_url: str | None
+    state: str
+    attempts: int
+
+    @property
+    def open(self) -> bool:
+        return self.state in (RECEIVED, ANSWERING)
+
+
+def _job(row: QuestionJob) -> Job:
+    return Job(
+        id=row.id,
+        reference=row.reference,
+        key=row.key,
+        surface=row.surface,
+        user_id=row.user_id,
+        channel_id=row.channel_id,
+        thread_ts=row.thread_ts,
+        question=row.question,
+        response_url=row.response_url,
+        state=row.state,
+        attempts=row.attempts,
+    )
+
+
+def reply_key(reference: str) -> str:
+    return f"answer:{reference}"
+
+
+class QuestionJobs:
+    def __init__(self, store: Store, owner: str | None = None, lease_s: float = LEASE_S) -> None:
+        self.store = store
+        self.owner = owner or process_owner()
+        self.lease_s = lease_s
+
+    def receive(self, ticket: Ticket) -> tuple[Job, bool]:
+        """Stores a question (fast: Slack is waiting); a repeat delivery returns the first."""
+        now = utcnow()
+        try:
+            with self.store.session(quick=True) as session:
+                row = QuestionJob(
+                    key=ticket.key[:200],
+                    reference=new_reference(),
+                    surface=ticket.surface,
+                    user_id=ticket.user_id,
+                    channel_id=ticket.channel_id,
+                    thread_ts=ticket.thread_ts,
+                    question=clip_question(ticket.question),
+                    response_url=ticket.response_url,
+                    state=RECEIVED,
+                    attempts=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                session.flush()
+                return _job(row), True
+        except IntegrityError:
+            with self.store.session(quick=True) as session:
+                existing = session.scalar(
+                    select(QuestionJob).where(QuestionJob.key == ticket.key[:200])
+                )
+                if existing is None:
+                    raise
+                return _job(existing), False
+
+    def get(self, job_id: int) -> Job | None:
+        with self.store.session() as session:
+            row = session.get(QuestionJob, job_id)
+            return _job(row) if row else None
+
+    def by_reference(self, reference: str) -> Job | None:
+        with self.store.session() as session:
+            row = session.scalar(select(QuestionJob).where(QuestionJob.reference == reference))
+            return _job(row) if row else None
+
+    def claim(self, job_id: int) -> Job | None:
+        """Takes a job to answer: a fresh one, or one whose holder's lease ran out."""
+        now = utcnow()
+        with self.store.session() as session:
+            row = session.get(QuestionJob, job_id)
+            if row is None or row.state not in (RECEIVED, ANSWERING):
+                return None
+            if row.state == ANSWERING:
+                lease_until = aware(row.lease_until)
+                if lease_until and lease_until > now and not holder_is_gone(row.lease_owner):
+                    return None
+                condition = and_(
+                    QuestionJob.state == ANSWERING, QuestionJob.lease_owner == row.lease_owner
+                )
+            else:
+                condition = QuestionJob.state == RECEIVED
+            claimed = session.execute(
+                update(QuestionJob)
+                .where(QuestionJob.id == job_id, condition)
+                .values(
+                    state=ANSWERING,
+                    lease_owner=self.owner,
+                    lease_until=now + timedelta(seconds=self.lease_s),
+                    attempts=QuestionJob.attempts + 1,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed != 1:
+                return None
+            session.refresh(row)
+            return _job(row)
+
+    def finish(self, job: Job, entry: AnswerEntry | None, reply: OutboxItem) -> int | None:
+        """Logs the answer and queues its reply atomically; None if the lease was lost."""
+        now = utcnow()
+        with self.store.session() as session:
+            moved = session.execute(
+                update(QuestionJob)
+                .where(
+                    QuestionJob.id == job.id,
+                    QuestionJob.state == ANSWERING,
+                    QuestionJob.lease_owner == self.owner,
+                )
+                .values(state=ANSWERED, lease_owner=None, lease_until=None, updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if moved != 1:
+                return None
+            if entry is not None:
+                known = session.scalar(
+                    select(AnswerRecord.id).where(AnswerRecord.reference == job.reference)
+                )
+                if known is None:
+                    add_answer(session, entry, job.reference)
+            row = Outbox.add(session, reply)
+            session.flush()
+            return row.id
+
+    def release(self, job: Job, error: str) -> None:
+        """Gives a claimed job back (answering failed for a passing reason): due again soon."""
+        with self.store.session() as session:
+            session.execute(
+                update(QuestionJob)
+                .where(QuestionJob.id == job.id, QuestionJob.lease_owner == self.owner)
+                .values(state=RECEIVED, lease_owner=None, lease_until=None, error=error[:1000])
+                .execution_options(synchronize_session=False)
+            )
+
+    def _set_state(self, reference: str, state: str, error: str | None = None) -> None:
+        with self.store.session() as session:
+            session.execute(
+                update(QuestionJob)
+                .where(QuestionJob.reference == reference)
+                .values(state=state, error=error, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+
+    def posted(self, reference: str, message_ts: str | None) -> None:
+        self._set_state(reference, POSTED)
+        if message_ts:
+            self.store.set_message_ts(reference, message_ts)
+
+    def failed(self, reference: str, error: str) -> None:
+        self._set_state(reference, FAILED, error[:1000])
+
+    def due(self, limit: int = 100) -> list[int]:
+        """Jobs nobody is answering: orphaned on receipt, or leased by a holder that is gone."""
+        now = utcnow()
+        with self.store.session() as session:
+            rows = session.execute(
+                select(
+                    QuestionJob.id,
+                    QuestionJob.state,
+                    QuestionJob.lease_owner,
+                    QuestionJob.lease_until,
+                    QuestionJob.created_at,
+                )
+                .where(
+                    or_(
+                        QuestionJob.state == RECEIVED,
+                        QuestionJob.state == ANSWERING,
+                    )
+                )
+                .order_by(QuestionJob.id)
+                .limit(limit * 4)
+            ).all()
+        orphaned = now - timedelta(seconds=ORPHAN_AFTER_S)
+        ready: list[int] = []
+        for row in rows:
+            if row.state == RECEIVED:
+                if aware(row.created_at) <= orphaned:
+                    ready.append(row.id)
+            elif (
+                aware(row.lease_until) is None
+                or aware(row.lease_until) < now
+                or holder_is_gone(row.lease_owner)
+            ):
+                ready.append(row.id)
+        return ready[:limit]
+
+    def pending_count(self) -> int:
+        from sqlalchemy import func
+
+        with self.store.session() as session:
+            return (
+                session.scalar(
+                    select(func.count(QuestionJob.id)).where(
+                        QuestionJob.state.in_((RECEIVED, ANSWERING, ANSWERED))
+                    )
+                )
+                or 0
+            )
