@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 import uvicorn
@@ -22,58 +23,47 @@ from bot.slack.app import SlackApp, build_app
 from bot.slack.server import http_app
 
 SECRET = "test-signing-secret"
+_event_numbers = itertools.count(1)  # event ids unique across apps and restarts
 
 
-@dataclass
-class Reply:
+class Reply(NamedTuple):
     status: int
     body: str
 
 
-class RunningApp:
-    def __init__(self, slack: SlackApp) -> None:
-        self.slack = slack
-        self.store = slack.responder.store
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(http_app(slack), log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.02)
-        self._events = 0
+class SignedSender:
+    """Sends Slack-signed requests to a running app at `self.url` (RunningApp, ServeProcess).
+
+    Bodies are built exactly as Slack sends them: events as JSON, slash commands as a form,
+    interactivity as `payload=<urlencoded JSON>`.
+    """
+
+    secret = SECRET
+    timeout = 10.0
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        raise NotImplementedError
 
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-    # -- sending ----------------------------------------------------------------------------
+    def get(self, path: str) -> Reply:
+        return self._send(urllib.request.Request(f"{self.url}{path}", method="GET"))
 
     def post(
         self,
-        body: str,
+        body: bytes | str,
         content_type: str,
         headers: dict | None = None,
         signature: str | None = None,
         timestamp: str | None = None,
     ) -> Reply:
+        data = body.encode() if isinstance(body, str) else body
         timestamp = timestamp or str(int(time.time()))
-        signature = signature or SignatureVerifier(SECRET).generate_signature(
-            timestamp=timestamp, body=body
+        signature = signature or SignatureVerifier(self.secret).generate_signature(
+            timestamp=timestamp, body=data
         )
         request = urllib.request.Request(
             f"{self.url}/slack/events",
-            data=body.encode(),
+            data=data,
             method="POST",
             headers={
                 "Content-Type": content_type,
@@ -82,8 +72,11 @@ class RunningApp:
                 **(headers or {}),
             },
         )
+        return self._send(request)
+
+    def _send(self, request: urllib.request.Request) -> Reply:
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return Reply(response.status, response.read().decode())
         except urllib.error.HTTPError as error:
             return Reply(error.code, error.read().decode())
@@ -91,7 +84,6 @@ class RunningApp:
     def event(
         self, event: dict, event_id: str | None = None, retry_num: int | None = None
     ) -> Reply:
-        self._events += 1
         body = json.dumps(
             {
                 "token": "verification-token",
@@ -99,7 +91,7 @@ class RunningApp:
                 "api_app_id": "A1",
                 "event": event,
                 "type": "event_callback",
-                "event_id": event_id or f"Ev{self._events:08d}{time.monotonic_ns()}",
+                "event_id": event_id or f"Ev{next(_event_numbers):08d}{time.monotonic_ns()}",
                 "event_time": int(time.time()),
                 "authorizations": [
                     {"enterprise_id": None, "team_id": "T1", "user_id": "UBOT", "is_bot": True}
@@ -138,6 +130,33 @@ class RunningApp:
     def interaction(self, payload: dict) -> Reply:
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, "application/x-www-form-urlencoded")
+
+
+class RunningApp(SignedSender):
+    def __init__(self, slack: SlackApp) -> None:
+        self.slack = slack
+        self.store = slack.responder.store
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(http_app(slack), log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.02)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
 
 
 def mention(
