@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(
         default=6, ge=1, validation_alias="COE_DELIVERY_MAX_ATTEMPTS"
     )
+    delivery_backoff_s: float = Field(
+        default=5.0, gt=0, le=600, validation_alias="COE_DELIVERY_BACKOFF_S"
+    )
     sweep_interval_s: float = Field(default=10.0, gt=0, validation_alias="COE_SWEEP_INTERVAL_S")
     answer_workers: int = Field(default=4, ge=1, le=64, validation_alias="COE_ANSWER_WORKERS")
     shutdown_timeout_s: float = Field(

@@ -227,8 +227,10 @@ class SlackDouble:
         return _Answer(status, payload, headers, delay=fault.seconds if fault else 0.0)
 
     def _next_ts(self) -> str:
-        """A fresh ts, later than every message stored so far, as Slack's are (lock held)."""
-        ts = Decimal(f"1700000000.{next(self._ts):06d}")
+        """A fresh ts from the clock, later than every message stored so far, as Slack's are
+        (lock held). Real times matter: readers ask for history newer than a moment."""
+        next(self._ts)
+        ts = Decimal(f"{time.time():.6f}")
         self._newest = max(ts, self._newest + Decimal("0.000001"))
         return f"{self._newest:.6f}"
 

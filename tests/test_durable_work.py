@@ -93,12 +93,17 @@ def test_jobs_nobody_is_answering_are_found_by_the_sweep(database_url, monkeypat
     jobs = QuestionJobs(store, owner="replica-a", lease_s=0.2)
     fresh, _ = jobs.receive(_ticket())
     assert fresh.id not in jobs.due()  # its receiver is about to answer it
-    monkeypatch.setattr(questions, "ORPHAN_AFTER_S", 0.0)
+    assert jobs.hand_back() == 1  # …until it shuts down and hands it back
     assert fresh.id in jobs.due()
-    claimed = jobs.claim(fresh.id)
-    assert claimed is not None and fresh.id not in jobs.due()
+
+    monkeypatch.setattr(questions, "ORPHAN_AFTER_S", 0.0)
+    orphan, _ = jobs.receive(_ticket())
+    time.sleep(0.01)
+    assert orphan.id in jobs.due()  # received, and its receiver never got to it
+    claimed = jobs.claim(orphan.id)
+    assert claimed is not None and orphan.id not in jobs.due()
     time.sleep(0.3)
-    assert fresh.id in jobs.due()  # its holder's lease ran out
+    assert orphan.id in jobs.due()  # its holder's lease ran out
 
 
 def test_a_dead_holder_on_this_host_is_taken_over_at_once(database_url):

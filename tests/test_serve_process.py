@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-
 import pytest
 from slack_sdk import WebClient
 
@@ -45,9 +43,8 @@ def test_coe_serve_answers_a_mention_and_stops_on_sigterm(kb_data, double, tmp_p
 
         server.terminate()
         code, seconds = server.wait(timeout=30)
-        # uvicorn shuts down cleanly, then re-raises the SIGTERM it caught: the exit status is
-        # -15 either way, so the log tells a graceful stop from a plain kill.
-        assert code == -signal.SIGTERM, server.log_tail()
+        # A graceful stop: uvicorn closes, answers in progress finish, the process exits 0.
+        assert code == 0, server.log_tail()
         assert "Finished server process" in server.log_text()
         assert seconds < 30
     assert not server.running

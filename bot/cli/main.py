@@ -301,12 +301,25 @@ def serve(
     slack.start_background(settings.sweep_interval_s)
     if settings.socket_mode:
         err.print("CoE Assistant is connecting to Slack in Socket Mode…")
-        serve_socket_mode(slack, settings.slack_app_token or "", settings.shutdown_timeout_s)
+        if not serve_socket_mode(
+            slack, settings.slack_app_token or "", settings.shutdown_timeout_s
+        ):
+            import os
+
+            logging.shutdown()
+            os._exit(0)
     else:
         err.print(f"CoE Assistant listens on http://{host}:{port}/slack/events")
-        serve_http(
+        finished = serve_http(
             slack, host, port, settings.max_request_kb * 1024, settings.shutdown_timeout_s
         )
+        if not finished:
+            # A worker is stuck in a Slack call: do not let the interpreter wait for it. Its
+            # work is leased in the database and resumed by the next start.
+            import os
+
+            logging.shutdown()
+            os._exit(0)
 
 
 def _database_problem(settings: Settings, error: Exception) -> str:

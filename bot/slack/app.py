@@ -166,6 +166,7 @@ def build_app(settings: Settings, answers: AnswerService, store: Store) -> Slack
         delivery_client(settings.slack_bot_token, settings.slack_api_url, settings.slack_timeout_s),
         outbox,
         renderers={},
+        backoff_base_s=settings.delivery_backoff_s,
     )
     jobs = QuestionJobs(store)
     workers = AnswerWorkers(

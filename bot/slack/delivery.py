@@ -116,7 +116,9 @@ class Deliverer:
         on_sent: dict[str, SentHook] | None = None,
         on_retry: dict[str, FailedHook] | None = None,
         on_gave_up: dict[str, FailedHook] | None = None,
+        backoff_base_s: float = 5.0,
     ) -> None:
+        self.backoff_base_s = backoff_base_s
         self.client = client
         self.outbox = outbox
         self.renderers = renderers
@@ -256,9 +258,9 @@ class Deliverer:
         if delivery.last_attempt:
             return self._give_up(delivery, error)
         delay = (
-            FIRST_UNCERTAIN_RETRY_S
+            min(FIRST_UNCERTAIN_RETRY_S, self.backoff_base_s)
             if uncertain and delivery.attempts == 1
-            else backoff_s(delivery.attempts)
+            else backoff_s(delivery.attempts, self.backoff_base_s)
         )
         log.warning(
             "delivery %s (ref %s) try %d failed: %s; trying again in %.0f s",

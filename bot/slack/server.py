@@ -157,6 +157,10 @@ def serve_http(slack: SlackApp, host: str, port: int, max_body_bytes: int, drain
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_HTTP_S,
     )
+    # uvicorn re-raises the signal it caught once it has stopped, which would end the process
+    # before the answers in progress are finished: let that re-raise land here harmlessly.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     Server(config).run()
     return _drain(slack, drain_s)
 

@@ -215,6 +215,9 @@ class AnswerWorkers:
 
         def loop() -> None:
             last_also = 0.0
+            failing_since: float | None = None
+            last_report = 0.0
+            wait = every_s
             while not self._stopping.is_set():
                 try:
                     resumed = self.sweep()
@@ -223,9 +226,19 @@ class AnswerWorkers:
                     if also is not None and time.monotonic() - last_also >= also_every_s:
                         last_also = time.monotonic()
                         also()
-                except Exception as error:  # the database may be down: try next round
-                    log.warning("sweep failed (%s); trying again in %.0f s", error, every_s)
-                self._stopping.wait(every_s)
+                    if failing_since is not None:
+                        log.info(
+                            "sweeps work again after %.0f s", time.monotonic() - failing_since
+                        )
+                    failing_since, wait = None, every_s
+                except Exception as error:  # the database may be down: back off, log rarely
+                    now = time.monotonic()
+                    if failing_since is None or now - last_report >= 60:
+                        log.warning("sweep failed: %s", _first_line(error))
+                        last_report = now
+                    failing_since = failing_since or now
+                    wait = min(max(wait * 2, every_s), 30.0)
+                self._stopping.wait(wait)
 
         thread = threading.Thread(target=loop, name="coe-sweep", daemon=True)
         thread.start()
@@ -247,8 +260,19 @@ class AnswerWorkers:
         """
         self._stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            handed = self.jobs.hand_back()
+            if handed:
+                log.info("handed back %d question(s) not started yet", handed)
+        except Exception as error:  # the database may be down: their leases expire anyway
+            log.warning("could not hand back unstarted questions: %s", error)
         deadline = time.monotonic() + timeout_s
         with self._busy_lock:
             while self._busy and time.monotonic() < deadline:
                 self._busy_lock.wait(max(0.0, deadline - time.monotonic()))
             return self._busy == 0
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"

@@ -63,9 +63,9 @@ class Delivery:
         return self.max_attempts is not None and self.attempts >= self.max_attempts
 
 
-def backoff_s(attempts: int) -> float:
+def backoff_s(attempts: int, base_s: float = BACKOFF_BASE_S) -> float:
     """5 s, 10 s, 20 s … capped at 5 minutes, with jitter so replicas do not march in step."""
-    delay = min(BACKOFF_BASE_S * 2 ** max(0, attempts - 1), BACKOFF_CAP_S)
+    delay = min(base_s * 2 ** max(0, attempts - 1), BACKOFF_CAP_S)
     return delay * random.uniform(0.8, 1.2)
 
 

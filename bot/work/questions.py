@@ -103,6 +103,9 @@ class QuestionJobs:
                     question=clip_question(ticket.question),
                     response_url=ticket.response_url,
                     state=RECEIVED,
+                    # The receiver answers it next; if the receiver dies first, anyone may.
+                    lease_owner=self.owner,
+                    lease_until=now + timedelta(seconds=ORPHAN_AFTER_S),
                     attempts=0,
                     created_at=now,
                     updated_at=now,
@@ -188,6 +191,16 @@ class QuestionJobs:
             session.flush()
             return row.id
 
+    def hand_back(self) -> int:
+        """On shutdown: jobs this process received but did not start become due for anyone."""
+        with self.store.session() as session:
+            return session.execute(
+                update(QuestionJob)
+                .where(QuestionJob.state == RECEIVED, QuestionJob.lease_owner == self.owner)
+                .values(lease_owner=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+
     def release(self, job: Job, error: str) -> None:
         """Gives a claimed job back (answering failed for a passing reason): due again soon."""
         with self.store.session() as session:
@@ -225,7 +238,6 @@ class QuestionJobs:
                     QuestionJob.state,
                     QuestionJob.lease_owner,
                     QuestionJob.lease_until,
-                    QuestionJob.created_at,
                 )
                 .where(
                     or_(
@@ -236,18 +248,13 @@ class QuestionJobs:
                 .order_by(QuestionJob.id)
                 .limit(limit * 4)
             ).all()
-        orphaned = now - timedelta(seconds=ORPHAN_AFTER_S)
-        ready: list[int] = []
-        for row in rows:
-            if row.state == RECEIVED:
-                if aware(row.created_at) <= orphaned:
-                    ready.append(row.id)
-            elif (
-                aware(row.lease_until) is None
-                or aware(row.lease_until) < now
-                or holder_is_gone(row.lease_owner)
-            ):
-                ready.append(row.id)
+        ready = [
+            row.id
+            for row in rows
+            if aware(row.lease_until) is None
+            or aware(row.lease_until) < now
+            or holder_is_gone(row.lease_owner)
+        ]
         return ready[:limit]
 
     def pending_count(self) -> int:
