@@ -1,4 +1,4 @@
-"""Reads one file of any supported format into a header and Markdown-like text.
+"""Turns one file's bytes, of any supported format, into a header and Markdown-like text.
 
 Every failure becomes a DocumentError whose message tells the author what to fix.
 """
@@ -23,29 +23,6 @@ class LoadedDocument:
     meta: FrontMatter
     title: str
     body: str  # Markdown-like: '#' headings, '- ' list items, paragraphs
-
-
-def _human_size(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
-
-
-def read_bytes_checked(path: Path, max_bytes: int) -> bytes:
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        raise DocumentError(f"cannot read file: {error.strerror or error}") from None
-    if size > max_bytes:
-        raise DocumentError(
-            f"file is {_human_size(size)}, over the {_human_size(max_bytes)} limit "
-            "(raise COE_MAX_FILE_MB to allow it)"
-        )
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise DocumentError(f"cannot read file: {error.strerror or error}") from None
-    if not data.strip():
-        raise DocumentError("file is empty")
-    return data
 
 
 def decode_text(data: bytes) -> str:
@@ -173,14 +150,16 @@ def _read_docx(path: Path, data: bytes) -> LoadedDocument:
     return _finish(path, FrontMatter(), "\n".join(lines), core_title)
 
 
-def load_document(path: Path, max_bytes: int) -> LoadedDocument:
-    suffix = path.suffix.lower()
+def parse_document(path: Path, suffix: str, data: bytes) -> LoadedDocument:
+    """A document from bytes already read; `path` is the name the author sees (for the title),
+    `suffix` the real file's type."""
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
             f"unsupported file type '{suffix or path.name}' "
             f"(supported: {', '.join(SUPPORTED_SUFFIXES)})"
         )
-    data = read_bytes_checked(path, max_bytes)
+    if not data.strip():
+        raise DocumentError("file is empty")
     if suffix in TEXT_SUFFIXES:
         return _read_text(path, data)
     if suffix in HTML_SUFFIXES:
