@@ -25,9 +25,11 @@ from ingest.index_store import (
     read_manifest,
     write_generation,
 )
+from ingest.limits import ParseLimits
 from ingest.readers import LoadedDocument, parse_document
 from ingest.records import ChunkRecord, FileEntry, Manifest, chunk_id
 from ingest.safe_open import read_below
+from ingest.sandbox import ParserSandbox
 
 EMBED_WRITE_BATCH = 32
 PROGRESS_NOTE_EVERY_S = 5.0
@@ -155,6 +157,7 @@ def _ingest_file(
     old: FileEntry | None,
     scan: _Scan,
     max_bytes: int,
+    parser: ParserSandbox,
 ) -> Outcome:
     if item.refusal is not None:
         raise RefusedError(item.refusal)
@@ -165,7 +168,7 @@ def _ingest_file(
     if old is not None and old.sha256 == sha and old.doc_id == item.doc_id:
         scan.manifest.files[key] = old
         return Outcome.UNCHANGED
-    document = parse_document(item.path, item.suffix, data)
+    document = parse_document(item.path, item.suffix, data, parser)
     records = _records_for(item, document)
     scan.fresh[key] = records
     scan.manifest.files[key] = _entry_for(item, sha, len(data), document, records)
@@ -188,24 +191,26 @@ def _scan(
     previous: Manifest,
     report: IngestReport,
     max_bytes: int,
+    limits: ParseLimits,
 ) -> _Scan:
     scan = _Scan(Manifest(generation=previous.generation, files={}))
-    for item in found:
-        key = str(item.path)
-        scan.seen.add(key)
-        old = previous.files.get(key)
-        try:
-            outcome = _ingest_file(item, old, scan, max_bytes)
-        except Exception as error:  # one bad file is reported; it never ends the run
-            reason, keep_old = _failure_reason(error)
-            if old is not None and keep_old:
-                scan.manifest.files[key] = old
-                reason += " (the previously ingested version stays in the index)"
-            elif old is not None:
-                reason += " (its previously ingested version was removed from the index)"
-            report.results.append(FileResult(key, Outcome.FAILED, reason))
-            continue
-        report.results.append(FileResult(key, outcome))
+    with ParserSandbox(limits, on_start=lambda: _note("starting the document parser")) as parser:
+        for item in found:
+            key = str(item.path)
+            scan.seen.add(key)
+            old = previous.files.get(key)
+            try:
+                outcome = _ingest_file(item, old, scan, max_bytes, parser)
+            except Exception as error:  # one bad file is reported; it never ends the run
+                reason, keep_old = _failure_reason(error)
+                if old is not None and keep_old:
+                    scan.manifest.files[key] = old
+                    reason += " (the previously ingested version stays in the index)"
+                elif old is not None:
+                    reason += " (its previously ingested version was removed from the index)"
+                report.results.append(FileResult(key, Outcome.FAILED, reason))
+                continue
+            report.results.append(FileResult(key, outcome))
     return scan
 
 
@@ -217,16 +222,18 @@ def run_ingest(
     embedder_factory: Callable[[], object] | None = None,
     *,
     follow_symlinks: str = "off",
+    limits: ParseLimits | None = None,
 ) -> IngestReport:
     """Ingests the roots; `follow_symlinks` is "off" or "inside" (see ingest.discovery)."""
     progress = progress or _NoProgress()
+    limits = limits or ParseLimits()
     report = IngestReport()
     scope = [Path(os.path.abspath(Path(r).expanduser())) for r in roots]
     data_dir = Path(data_dir)
     with ingest_lock(data_dir):
         previous = read_manifest(data_dir)
         found = discover(roots, follow_symlinks)
-        scan = _scan(found, previous, report, max_bytes)
+        scan = _scan(found, previous, report, max_bytes, limits)
         manifest, fresh = scan.manifest, scan.fresh
 
         for key, old in previous.files.items():

@@ -4,13 +4,16 @@ and the good files of the same run are indexed."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
+import docx
 import pytest
 
 from tests.conftest import REPO, doc
@@ -194,3 +197,163 @@ def test_a_huge_sparse_file_is_refused_before_it_is_read(cli, write, tmp_path):
     peak_mb = int(run.stdout.strip()) / 1024
     assert peak_mb < 600, f"ingest peaked at {peak_mb:.0f} MB"  # reading it would take 20 GB
     assert elapsed < 30
+
+
+def _docx_bytes(**replace: bytes) -> bytes:
+    """A real .docx from python-docx, with some of its parts replaced."""
+    document = docx.Document()
+    document.core_properties.title = "Cormorant guide"
+    document.add_heading("Cormorant guide", level=1)
+    document.add_paragraph("The cormorant desk answers storage questions.")
+    source = io.BytesIO()
+    document.save(source)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(source) as original,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rebuilt,
+    ):
+        for item in original.infolist():
+            rebuilt.writestr(item.filename, replace.get(item.filename, original.read(item)))
+    return out.getvalue()
+
+
+def _body_parts() -> tuple[bytes, bytes]:
+    with zipfile.ZipFile(io.BytesIO(_docx_bytes())) as archive:
+        head, tail = archive.read("word/document.xml").split(b"<w:body>", 1)
+    return head + b"<w:body>", tail
+
+
+def _write_bomb(path: Path, paragraph: bytes, times: int) -> None:
+    """A .docx whose body repeats one paragraph: many MB of XML that pack into very little.
+    Streamed into the archive, so the test never holds the unpacked XML in memory."""
+    head, tail = _body_parts()
+    with (
+        zipfile.ZipFile(io.BytesIO(_docx_bytes())) as original,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb,
+    ):
+        for item in original.infolist():
+            if item.filename != "word/document.xml":
+                bomb.writestr(item.filename, original.read(item))
+                continue
+            with bomb.open("word/document.xml", "w") as stream:
+                stream.write(head)
+                block = paragraph * 10_000
+                for _ in range(times // 10_000):
+                    stream.write(block)
+                stream.write(tail)
+
+
+PARAGRAPH = b"<w:p><w:r><w:t>All work and no play makes a dull document.</w:t></w:r></w:p>"
+
+
+def test_a_zip_bomb_docx_is_refused_from_its_directory(cli, write, tmp_path):
+    _good(write)
+    write("cormorant.docx", _docx_bytes())
+    _write_bomb(write.root / "bomb.docx", PARAGRAPH, 2_000_000)  # ~150 MB of XML
+    assert (write.root / "bomb.docx").stat().st_size < 1_000_000
+    data = tmp_path / "data"
+
+    started = time.monotonic()
+    result = _ingest(cli, write.root, data)
+
+    assert time.monotonic() - started < 60
+    assert re.fullmatch(
+        r"unpacks to 1\d\d\.\d MB, over the 100\.0 MB limit for unpacked Word content "
+        r"\(raise COE_MAX_DECOMPRESSED_MB to allow it\)",
+        _failures(result.stderr)["bomb.docx"],
+    )
+    assert _counts(result.stderr)["added"] == 2
+    assert _top_doc(cli, data, "cormorant desk storage") == "cormorant.docx"
+
+
+def test_docx_paragraphs_and_compression_ratio_are_capped(cli, write, tmp_path):
+    _good(write)
+    _write_bomb(write.root / "dense.docx", PARAGRAPH, 200_000)  # 16 MB: small, but packs 500:1
+    numbered = b"".join(b"<w:p><w:r><w:t>line %d</w:t></w:r></w:p>" % i for i in range(120_000))
+    head, tail = _body_parts()
+    write("long.docx", _docx_bytes(**{"word/document.xml": head + numbered + tail}))
+    data = tmp_path / "data"
+
+    result = _ingest(cli, write.root, data)
+
+    failed = _failures(result.stderr)
+    assert re.fullmatch(
+        r"its part word/document\.xml unpacks [\d,]+ times larger than it is stored "
+        r"\(over 200 times: a zip bomb\?\)",
+        failed["dense.docx"],
+    )
+    assert failed["long.docx"] == (
+        "has more than 100,000 paragraphs; split it into smaller documents"
+    )
+    assert _counts(result.stderr)["added"] == 1
+
+
+def test_a_broken_docx_is_reported_and_keeps_its_previous_version(cli, write, tmp_path):
+    _good(write)
+    write("cormorant.docx", _docx_bytes())
+    data = tmp_path / "data"
+    assert _ingest(cli, write.root, data).exit_code == 0
+    broken = b'<?xml version="1.0"?><w:document xmlns:w="x"><w:body><w:p>unclosed</w:body>'
+    write("cormorant.docx", _docx_bytes(**{"word/document.xml": broken}))
+    write("second.md", doc("Second", "The shearwater list is new."))
+
+    result = _ingest(cli, write.root, data)
+
+    assert result.exit_code == 1
+    reason = _failures(result.stderr)["cormorant.docx"]
+    assert reason.startswith("not a readable Word (.docx) file: XML syntax error: ")
+    assert reason.endswith("(the previously ingested version stays in the index)")
+    assert re.search(r"Ingest: 1 added, 0 updated, 0 removed, 1 unchanged, 1 failed", result.stderr)
+    assert _top_doc(cli, data, "cormorant desk storage") == "cormorant.docx"
+    assert _top_doc(cli, data, "shearwater list") == "second.md"
+
+
+def _slow_html(paragraphs: int) -> str:
+    cells = "".join(f"<div><p>cell {i} <b>bold</b> <i>it</i></p></div>" for i in range(paragraphs))
+    return f"<html><body>{cells}</body></html>"
+
+
+def test_a_parse_over_the_time_limit_is_stopped_and_the_next_file_parsed(cli, write, tmp_path):
+    _good(write)
+    write("a-slow.html", _slow_html(40_000))  # ~2 MB: seconds of parsing, even on a fast machine
+    write("b-fine.html", "<html><body><p>The razorbill board meets on Fridays.</p></body></html>")
+    data = tmp_path / "data"
+
+    started = time.monotonic()
+    result = _ingest(cli, write.root, data, COE_PARSE_TIMEOUT_S="0.5")
+
+    assert time.monotonic() - started < 60
+    assert _failures(result.stderr) == {
+        "a-slow.html": "took longer than 0.5 s to parse (raise COE_PARSE_TIMEOUT_S to allow more)"
+    }
+    assert result.stderr.count("[ingest] starting the document parser") == 2  # replaced
+    assert _top_doc(cli, data, "razorbill board Fridays") == "b-fine.html"
+
+
+def test_a_parse_over_the_memory_limit_is_reported(cli, write, tmp_path):
+    _good(write)
+    write("big.html", _slow_html(20_000))
+    write("fine.html", "<html><body><p>The razorbill board meets on Fridays.</p></body></html>")
+    data = tmp_path / "data"
+
+    result = _ingest(cli, write.root, data, COE_PARSE_MEMORY_MB="100")
+
+    assert _failures(result.stderr) == {
+        "big.html": "needed more than 100.0 MB of memory to parse "
+        "(raise COE_PARSE_MEMORY_MB to allow more)"
+    }
+    assert _top_doc(cli, data, "razorbill board Fridays") == "fine.html"
+
+
+def test_a_noop_reingest_does_not_start_the_parser(cli, write, tmp_path):
+    _good(write)
+    write("page.html", "<html><body><p>The razorbill board meets on Fridays.</p></body></html>")
+    write("cormorant.docx", _docx_bytes())
+    data = tmp_path / "data"
+    first = _ingest(cli, write.root, data)
+    assert "[ingest] starting the document parser" in first.stderr
+
+    again = _ingest(cli, write.root, data)
+
+    assert _counts(again.stderr)["unchanged"] == 3
+    assert "starting the document parser" not in again.stderr

@@ -91,6 +91,7 @@ def _run_ingest(settings: Settings, paths: list[Path]):
             settings.max_file_bytes,
             progress,
             follow_symlinks=settings.follow_symlinks,
+            limits=settings.parse_limits,
         )
     except IngestBusyError as error:
         raise _fail(str(error)) from None
