@@ -113,6 +113,7 @@ def test_inside_policy_follows_only_links_that_stay_inside(cli, write, tmp_path)
     assert _counts(result.stderr)["added"] == 4
     rows = cli.json("search", "gannet rota night shift", "--data-dir", str(data), "-k", "5")
     assert {"real/guide.md", "alias.md", "shortcut/guide.md"} <= {r["doc_id"] for r in rows}
+    assert _index_holds(data, "gannet rota")  # the probe below does see indexed text
     assert not _index_holds(data, PASSWD_LINE)
     assert not _index_holds(data, FAKE_TOKEN)
 
@@ -195,7 +196,7 @@ def test_a_huge_sparse_file_is_refused_before_it_is_read(cli, write, tmp_path):
     )
     assert _counts(run.stderr)["unchanged"] == 1
     peak_mb = int(run.stdout.strip()) / 1024
-    assert peak_mb < 600, f"ingest peaked at {peak_mb:.0f} MB"  # reading it would take 20 GB
+    assert peak_mb < 250, f"ingest peaked at {peak_mb:.0f} MB"  # ~75 MB; reading it: 20 GB
     assert elapsed < 30
 
 
