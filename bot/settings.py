@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingest import bundled_knowledge_dir
+from ingest.limits import MB, ParseLimits
 
 
 def _split_commas(value: object) -> object:
@@ -31,6 +32,15 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias="COE_KNOWLEDGE_DIRS"
     )
     max_file_mb: float = Field(default=10.0, gt=0, validation_alias="COE_MAX_FILE_MB")
+    # Links in a knowledge folder could publish any file the server can read: off by default.
+    follow_symlinks: Literal["off", "inside"] = Field(
+        default="off", validation_alias="COE_FOLLOW_SYMLINKS"
+    )
+    max_decompressed_mb: float = Field(
+        default=100.0, gt=0, validation_alias="COE_MAX_DECOMPRESSED_MB"
+    )
+    parse_timeout_s: float = Field(default=60.0, gt=0, validation_alias="COE_PARSE_TIMEOUT_S")
+    parse_memory_mb: float = Field(default=1024.0, gt=0, validation_alias="COE_PARSE_MEMORY_MB")
     database_url: str | None = Field(default=None, validation_alias="COE_DATABASE_URL")
     staff_user_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="COE_STAFF_USER_IDS"
@@ -72,7 +82,15 @@ class Settings(BaseSettings):
 
     @property
     def max_file_bytes(self) -> int:
-        return int(self.max_file_mb * 1_000_000)
+        return int(self.max_file_mb * MB)
+
+    @property
+    def parse_limits(self) -> ParseLimits:
+        return ParseLimits(
+            max_decompressed_bytes=int(self.max_decompressed_mb * MB),
+            timeout_s=self.parse_timeout_s,
+            memory_bytes=int(self.parse_memory_mb * MB),
+        )
 
 
 def load_settings() -> Settings:

@@ -15,3 +15,11 @@ class IndexCorruptError(Exception):
 
 class IngestBusyError(Exception):
     """Another ingest holds the lock on this data directory."""
+
+
+class RefusedError(DocumentError):
+    """The path is not something ingest reads at all (a link, a special or a secret file).
+
+    Unlike a broken document, whatever was indexed under this path before is dropped: it may
+    have come from following the very link that is now refused.
+    """

@@ -6,16 +6,16 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from ingest import SUPPORTED_SUFFIXES
 from ingest.checklists import parse_checklist
 from ingest.chunking import chunk_document
-from ingest.errors import DocumentError
+from ingest.discovery import Candidate, discover
+from ingest.errors import DocumentError, RefusedError
 from ingest.index_store import (
     collect_garbage,
     current_generation,
@@ -25,8 +25,11 @@ from ingest.index_store import (
     read_manifest,
     write_generation,
 )
-from ingest.readers import LoadedDocument, load_document
+from ingest.limits import ParseLimits
+from ingest.readers import LoadedDocument, parse_document
 from ingest.records import ChunkRecord, FileEntry, Manifest, chunk_id
+from ingest.safe_open import read_below
+from ingest.sandbox import ParserSandbox
 
 EMBED_WRITE_BATCH = 32
 PROGRESS_NOTE_EVERY_S = 5.0
@@ -80,52 +83,12 @@ class _NoProgress:
         pass
 
 
-@dataclass(frozen=True)
-class _Found:
-    path: Path
-    doc_id: str
-
-
-def _is_hidden(relative: Path) -> bool:
-    return any(part.startswith((".", "_")) for part in relative.parts)
-
-
-def discover(roots: Iterable[Path]) -> tuple[list[_Found], list[FileResult]]:
-    """Supported files under the roots; a root that does not exist is a failure, not a crash."""
-    found: dict[Path, _Found] = {}
-    problems: list[FileResult] = []
-    for root in roots:
-        root = Path(root).expanduser()
-        if root.is_file():
-            absolute = Path(os.path.abspath(root))
-            found.setdefault(absolute, _Found(absolute, root.name))
-        elif root.is_dir():
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-                for filename in sorted(filenames):
-                    path = Path(dirpath) / filename
-                    relative = path.relative_to(root)
-                    if _is_hidden(relative) or path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                        continue
-                    # Not resolved: a broken link is reported under the name the author sees.
-                    absolute = Path(os.path.abspath(path))
-                    found.setdefault(absolute, _Found(absolute, relative.as_posix()))
-        else:
-            problems.append(FileResult(str(root), Outcome.FAILED, "no such file or folder"))
-    return list(found.values()), problems
-
-
 def _in_scope(path: str, roots: list[Path]) -> bool:
     candidate = Path(path)
     return any(candidate == root or root in candidate.parents for root in roots)
 
 
-def _hash(path: Path) -> tuple[str, int]:
-    data = path.read_bytes()
-    return hashlib.sha256(data).hexdigest(), len(data)
-
-
-def _records_for(found: _Found, document: LoadedDocument) -> list[ChunkRecord]:
+def _records_for(found: Candidate, document: LoadedDocument) -> list[ChunkRecord]:
     meta = document.meta
     audience = meta.audience.value
     url = str(meta.url) if meta.url else None
@@ -160,76 +123,129 @@ def _note(message: str) -> None:
     print(f"[ingest] {message}", file=sys.stderr, flush=True)
 
 
+@dataclass
+class _Scan:
+    """What the per-file loop leaves behind: the next manifest and the records to write."""
+
+    manifest: Manifest
+    fresh: dict[str, list[ChunkRecord]] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+
+
+def _entry_for(
+    item: Candidate, sha: str, size: int, document: LoadedDocument, records
+) -> FileEntry:
+    meta = document.meta
+    return FileEntry(
+        path=str(item.path),
+        doc_id=item.doc_id,
+        sha256=sha,
+        size=size,
+        title=document.title,
+        doc_type=meta.type.value if meta.type else None,
+        audience=meta.audience.value,
+        source=str(meta.url) if meta.url else item.doc_id,
+        owner=meta.owner,
+        review_by=meta.review_by,
+        checklist=parse_checklist(document.body, document.title),
+        chunk_ids=[r.id for r in records],
+    )
+
+
+def _ingest_file(
+    item: Candidate,
+    old: FileEntry | None,
+    scan: _Scan,
+    max_bytes: int,
+    parser: ParserSandbox,
+) -> Outcome:
+    if item.refusal is not None:
+        raise RefusedError(item.refusal)
+    # Read once, bounded; the hash and the parse both use these bytes.
+    data = read_below(item.root, item.parts, max_bytes)
+    sha = hashlib.sha256(data).hexdigest()
+    key = str(item.path)
+    if old is not None and old.sha256 == sha and old.doc_id == item.doc_id:
+        scan.manifest.files[key] = old
+        return Outcome.UNCHANGED
+    document = parse_document(item.path, item.suffix, data, parser)
+    records = _records_for(item, document)
+    scan.fresh[key] = records
+    scan.manifest.files[key] = _entry_for(item, sha, len(data), document, records)
+    return Outcome.ADDED if old is None else Outcome.UPDATED
+
+
+def _failure_reason(error: Exception) -> tuple[str, bool]:
+    """The reason shown for a file, and whether its previously ingested version may stay."""
+    if isinstance(error, RefusedError):
+        return str(error), False
+    if isinstance(error, DocumentError):
+        return str(error), True
+    if isinstance(error, OSError):
+        return f"cannot read file: {error.strerror or error}", True
+    return f"unexpected error while reading ({type(error).__name__}: {error})", True
+
+
+def _scan(
+    found: list[Candidate],
+    previous: Manifest,
+    report: IngestReport,
+    max_bytes: int,
+    limits: ParseLimits,
+) -> _Scan:
+    scan = _Scan(Manifest(generation=previous.generation, files={}))
+    with ParserSandbox(limits, on_start=lambda: _note("starting the document parser")) as parser:
+        for item in found:
+            key = str(item.path)
+            scan.seen.add(key)
+            old = previous.files.get(key)
+            try:
+                outcome = _ingest_file(item, old, scan, max_bytes, parser)
+            except Exception as error:  # one bad file is reported; it never ends the run
+                reason, keep_old = _failure_reason(error)
+                if old is not None and keep_old:
+                    scan.manifest.files[key] = old
+                    reason += " (the previously ingested version stays in the index)"
+                elif old is not None:
+                    reason += " (its previously ingested version was removed from the index)"
+                report.results.append(FileResult(key, Outcome.FAILED, reason))
+                continue
+            report.results.append(FileResult(key, outcome))
+    return scan
+
+
 def run_ingest(
     roots: list[Path],
     data_dir: Path,
     max_bytes: int,
     progress: Progress | None = None,
     embedder_factory: Callable[[], object] | None = None,
+    *,
+    follow_symlinks: str = "off",
+    limits: ParseLimits | None = None,
 ) -> IngestReport:
+    """Ingests the roots; `follow_symlinks` is "off" or "inside" (see ingest.discovery)."""
     progress = progress or _NoProgress()
+    limits = limits or ParseLimits()
     report = IngestReport()
     scope = [Path(os.path.abspath(Path(r).expanduser())) for r in roots]
     data_dir = Path(data_dir)
     with ingest_lock(data_dir):
         previous = read_manifest(data_dir)
-        found, problems = discover(roots)
-        report.results.extend(problems)
-        manifest = Manifest(generation=previous.generation, files={})
-        fresh: dict[str, list[ChunkRecord]] = {}
-        seen_paths: set[str] = set()
-        for item in found:
-            key = str(item.path)
-            seen_paths.add(key)
-            old = previous.files.get(key)
-            try:
-                sha, size = _hash(item.path)
-                if old is not None and old.sha256 == sha and old.doc_id == item.doc_id:
-                    manifest.files[key] = old
-                    report.results.append(FileResult(key, Outcome.UNCHANGED))
-                    continue
-                document = load_document(item.path, max_bytes)
-                records = _records_for(item, document)
-            except DocumentError as error:
-                reason = str(error)
-                if old is not None:
-                    manifest.files[key] = old
-                    reason += " (the previously ingested version stays in the index)"
-                report.results.append(FileResult(key, Outcome.FAILED, reason))
-                continue
-            except OSError as error:
-                reason = f"cannot read file: {error.strerror or error}"
-                if old is not None:
-                    manifest.files[key] = old
-                report.results.append(FileResult(key, Outcome.FAILED, reason))
-                continue
-            fresh[key] = records
-            manifest.files[key] = FileEntry(
-                path=key,
-                doc_id=item.doc_id,
-                sha256=sha,
-                size=size,
-                title=document.title,
-                doc_type=document.meta.type.value if document.meta.type else None,
-                audience=document.meta.audience.value,
-                source=str(document.meta.url) if document.meta.url else item.doc_id,
-                owner=document.meta.owner,
-                review_by=document.meta.review_by,
-                checklist=parse_checklist(document.body, document.title),
-                chunk_ids=[r.id for r in records],
-            )
-            outcome = Outcome.ADDED if old is None else Outcome.UPDATED
-            report.results.append(FileResult(key, outcome))
+        found = discover(roots, follow_symlinks)
+        scan = _scan(found, previous, report, max_bytes, limits)
+        manifest, fresh = scan.manifest, scan.fresh
 
         for key, old in previous.files.items():
-            if key in seen_paths:
+            if key in scan.seen:
                 continue
             if _in_scope(key, scope):
                 report.results.append(FileResult(key, Outcome.REMOVED))
             else:
                 manifest.files[key] = old  # ingested from another folder: not ours to drop
 
-        changed = bool(fresh) or report.count(Outcome.REMOVED) > 0
+        # A refused file drops its old entry without being "removed": compare the key sets.
+        changed = bool(fresh) or manifest.files.keys() != previous.files.keys()
         report.chunks_total = manifest.chunk_count
         if not changed and current_generation(data_dir) is not None:
             report.generation = current_generation(data_dir)

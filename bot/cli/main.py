@@ -85,7 +85,14 @@ def _run_ingest(settings: Settings, paths: list[Path]):
 
     progress = _RichProgress(err)
     try:
-        report = run_ingest(paths, settings.data_dir, settings.max_file_bytes, progress)
+        report = run_ingest(
+            paths,
+            settings.data_dir,
+            settings.max_file_bytes,
+            progress,
+            follow_symlinks=settings.follow_symlinks,
+            limits=settings.parse_limits,
+        )
     except IngestBusyError as error:
         raise _fail(str(error)) from None
     except IndexCorruptError as error:
