@@ -1,14 +1,17 @@
-"""The on-disk index: embeddings in Chroma, everything else in immutable generations.
+"""The on-disk index: immutable generations readers load whole, and ingest's vector cache.
 
 Layout under ``<data_dir>/index``::
 
-    chroma/                 Chroma collection, ids are content hashes of chunks
-    generations/g000042/    manifest.json, chunks.jsonl, bm25/  (never modified once written)
+    chroma/                 ingest's embedding cache: vectors by chunk content hash
+    generations/g000042/    manifest.json, chunks.jsonl, bm25/, vectors.npy (never modified)
     CURRENT                 name of the generation readers use, swapped atomically
 
-An ingest adds vectors to Chroma first, writes a new generation, then swaps CURRENT.
-Readers only trust chunk ids listed in the current generation, so an ingest killed at any
-point leaves the previous index whole; vectors it added are reused or collected next time.
+An ingest embeds what is new into Chroma (batch by batch, so a killed run keeps its work),
+writes a complete generation, then swaps CURRENT. Readers never open Chroma: a long-running
+process holding a Chroma client does not see another process's writes (chromadb's local mode
+loads its HNSW index once per process) and fails filtered queries with "Error finding id".
+A reader loads the current generation's vectors into memory and searches them exactly, so an
+ingest or a rebuild next to a running server changes nothing for it until it switches.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from ingest.records import MANIFEST_VERSION, ChunkRecord, Manifest
 
 COLLECTION = "coe_chunks"
 STAFF_AUDIENCE = "coe-staff"
+VECTORS_FILE = "vectors.npy"
+DIMENSION = 384
 
 
 def index_dir(data_dir: Path) -> Path:
@@ -84,12 +89,49 @@ def open_collection(data_dir: Path):
     )
 
 
-def remove_index(data_dir: Path) -> None:
-    """Deletes the whole index; Chroma's in-process client cache must forget it too."""
+def chroma_dir(data_dir: Path) -> Path:
+    return index_dir(data_dir) / "chroma"
+
+
+def set_aside_vector_cache(data_dir: Path) -> Path | None:
+    """For a rebuild: moves the embedding cache out of the way (readers never use it), so a
+    damaged store cannot break the new build. Returns where it went, to delete after publish."""
     from chromadb.api.client import SharedSystemClient
 
     SharedSystemClient.clear_system_cache()
-    shutil.rmtree(index_dir(data_dir), ignore_errors=True)
+    source = chroma_dir(data_dir)
+    if not source.exists():
+        return None
+    target = source.with_name(f"chroma.discarded-{os.getpid()}")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(source, target)
+    return target
+
+
+def highest_generation(data_dir: Path) -> int:
+    """The highest generation number on disk, even when the manifest cannot be read."""
+    numbers = [
+        int(p.name[1:]) for p in _generations_dir(data_dir).glob("g*") if p.name[1:].isdigit()
+    ]
+    return max(numbers, default=0)
+
+
+def has_vectors(data_dir: Path, name: str) -> bool:
+    return (_generations_dir(data_dir) / name / VECTORS_FILE).exists()
+
+
+def read_vectors(data_dir: Path, name: str) -> np.ndarray:
+    path = _generations_dir(data_dir) / name / VECTORS_FILE
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise IndexCorruptError(
+            f"the index generation {name} has no vectors (written by an older version): "
+            "run `coe ingest` once to bring it up to date"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise IndexCorruptError(f"the vectors of generation {name} cannot be read: {error}") from None
+    return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 def current_generation(data_dir: Path) -> str | None:
@@ -137,9 +179,17 @@ def read_chunks(data_dir: Path, name: str) -> list[ChunkRecord]:
         ) from None
 
 
-def write_generation(data_dir: Path, manifest: Manifest, chunks: list[ChunkRecord]) -> str:
-    """Writes a complete generation, then makes it current in one atomic rename."""
+def write_generation(
+    data_dir: Path, manifest: Manifest, chunks: list[ChunkRecord], vectors: np.ndarray
+) -> str:
+    """Writes a complete generation, then makes it current in one atomic rename.
+
+    `vectors` row i is the normalised embedding of `chunks[i]`.
+    """
     import bm25s
+
+    if vectors.shape != (len(chunks), DIMENSION):
+        raise ValueError(f"vectors {vectors.shape} do not match {len(chunks)} chunks")
 
     manifest.generation += 1
     manifest.created_at = datetime.now(UTC)
@@ -158,6 +208,10 @@ def write_generation(data_dir: Path, manifest: Manifest, chunks: list[ChunkRecor
         retriever = bm25s.BM25()
         retriever.index(lexical_terms([c.embed_text for c in chunks]), show_progress=False)
         retriever.save(str(target / "bm25"))
+    with open(target / VECTORS_FILE, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
     _fsync_write(target / "manifest.json", manifest.model_dump_json(indent=1))
     pending = _current_file(data_dir).with_suffix(".tmp")
     _fsync_write(pending, name)
@@ -185,7 +239,11 @@ class ScoredId:
 
 
 class KnowledgeIndex:
-    """A read-only view of the current generation: the only way `bot` touches the index."""
+    """A read-only view of the current generation: the only way `bot` touches the index.
+
+    Everything is loaded into memory when it opens (vectors: 1.5 kB a chunk), so a later
+    ingest, a rebuild or the collection of old generations cannot disturb it.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         import bm25s
@@ -200,7 +258,15 @@ class KnowledgeIndex:
         self.position = {c.id: i for i, c in enumerate(self.chunks)}
         staff = np.array([c.audience == STAFF_AUDIENCE for c in self.chunks], dtype=bool)
         self._everyone_mask = (~staff).astype(np.float32)
+        self._staff_only = staff
         self._any_staff_only = bool(staff.any())
+        self._vectors = read_vectors(self.data_dir, name) if self.chunks else np.zeros(
+            (0, DIMENSION), dtype=np.float32
+        )
+        if len(self._vectors) != len(self.chunks):
+            raise IndexCorruptError(
+                f"generation {name} has {len(self._vectors)} vectors for {len(self.chunks)} chunks"
+            )
         self._bm25 = None
         if self.chunks:
             try:
@@ -209,10 +275,6 @@ class KnowledgeIndex:
                 raise IndexCorruptError(
                     f"the keyword index of {name} cannot be read: {error}"
                 ) from None
-        try:
-            self._collection = open_collection(self.data_dir)
-        except Exception as error:  # chromadb raises many types for a damaged store
-            raise IndexCorruptError(f"the vector store cannot be opened: {error}") from None
 
     def is_stale(self) -> bool:
         """True when an ingest has made another generation current since this view opened."""
@@ -222,23 +284,20 @@ class KnowledgeIndex:
         return sum(1 for f in self.manifest.files.values() if staff or f.audience != STAFF_AUDIENCE)
 
     def dense(self, query_vector: np.ndarray, k: int, staff: bool) -> list[ScoredId]:
-        """Cosine similarity (1 - distance) of the k nearest chunks the caller may see."""
+        """Cosine similarity of the k nearest chunks the caller may see, searched exactly."""
         if not self.chunks:
             return []
-        where = None if staff or not self._any_staff_only else {"audience": "everyone"}
-        # Vectors of a killed ingest may sit in Chroma unlisted; ask for a few spare results.
-        result = self._collection.query(
-            query_embeddings=[query_vector.tolist()],
-            n_results=min(k + 8, len(self.chunks) + 8),
-            where=where,
-            include=["distances"],
-        )
-        found: list[ScoredId] = []
-        for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
-            position = self.position.get(chunk_id)
-            if position is not None:
-                found.append(ScoredId(position, 1.0 - float(distance)))
-        return found[:k]
+        similarity = self._vectors @ np.asarray(query_vector, dtype=np.float32)
+        if not staff and self._any_staff_only:
+            similarity = np.where(self._staff_only, -np.inf, similarity)
+        visible = int(len(self.chunks) if staff else (~self._staff_only).sum())
+        k = min(k, visible)
+        if k <= 0:
+            return []
+        top = np.argpartition(-similarity, k - 1)[:k]
+        # Ties broken by position: the same question gets the same passages every time.
+        order = sorted(top.tolist(), key=lambda i: (-float(similarity[i]), i))
+        return [ScoredId(i, float(similarity[i])) for i in order]
 
     def lexical(self, query: str, k: int, staff: bool) -> list[ScoredId]:
         if self._bm25 is None:
@@ -261,8 +320,4 @@ class KnowledgeIndex:
         ]
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        got = self._collection.get(ids=ids, include=["embeddings"])
-        return {
-            i: np.asarray(e, dtype=np.float32)
-            for i, e in zip(got["ids"], got["embeddings"], strict=True)
-        }
+        return {i: self._vectors[self.position[i]] for i in ids if i in self.position}

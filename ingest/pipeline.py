@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -12,17 +13,24 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from ingest.checklists import parse_checklist
 from ingest.chunking import chunk_document
 from ingest.discovery import Candidate, discover
-from ingest.errors import DocumentError, RefusedError
+from ingest.errors import DocumentError, IndexCorruptError, RefusedError
 from ingest.index_store import (
+    DIMENSION,
     collect_garbage,
     current_generation,
+    has_vectors,
+    highest_generation,
     ingest_lock,
     open_collection,
     read_chunks,
     read_manifest,
+    read_vectors,
+    set_aside_vector_cache,
     write_generation,
 )
 from ingest.limits import ParseLimits
@@ -223,15 +231,26 @@ def run_ingest(
     *,
     follow_symlinks: str = "off",
     limits: ParseLimits | None = None,
+    rebuild: bool = False,
 ) -> IngestReport:
-    """Ingests the roots; `follow_symlinks` is "off" or "inside" (see ingest.discovery)."""
+    """Ingests the roots; `follow_symlinks` is "off" or "inside" (see ingest.discovery).
+
+    `rebuild` reads and embeds everything anew, beside the live index: readers keep the
+    current generation until the new one is published, so a running server never notices.
+    """
     progress = progress or _NoProgress()
     limits = limits or ParseLimits()
     report = IngestReport()
     scope = [Path(os.path.abspath(Path(r).expanduser())) for r in roots]
     data_dir = Path(data_dir)
     with ingest_lock(data_dir):
-        previous = read_manifest(data_dir)
+        discarded = None
+        if rebuild:
+            # The old manifest may be what is broken: only its number is carried on.
+            previous = Manifest(generation=highest_generation(data_dir))
+            discarded = set_aside_vector_cache(data_dir)
+        else:
+            previous = read_manifest(data_dir)
         found = discover(roots, follow_symlinks)
         scan = _scan(found, previous, report, max_bytes, limits)
         manifest, fresh = scan.manifest, scan.fresh
@@ -247,20 +266,18 @@ def run_ingest(
         # A refused file drops its old entry without being "removed": compare the key sets.
         changed = bool(fresh) or manifest.files.keys() != previous.files.keys()
         report.chunks_total = manifest.chunk_count
-        if not changed and current_generation(data_dir) is not None:
-            report.generation = current_generation(data_dir)
+        name = None if rebuild else current_generation(data_dir)
+        if not changed and name is not None and has_vectors(data_dir, name):
+            report.generation = name
             return report
 
-        kept: dict[str, ChunkRecord] = {}
-        name = current_generation(data_dir)
-        if name is not None:
-            wanted = {i for k, f in manifest.files.items() if k not in fresh for i in f.chunk_ids}
-            if wanted:
-                kept = {c.id: c for c in read_chunks(data_dir, name) if c.id in wanted}
+        old_chunks = read_chunks(data_dir, name) if name is not None else []
+        wanted = {i for k, f in manifest.files.items() if k not in fresh for i in f.chunk_ids}
+        kept = {c.id: c for c in old_chunks if c.id in wanted}
         new_records = [r for records in fresh.values() for r in records]
 
         collection = open_collection(data_dir)
-        _embed_missing(collection, new_records, report, progress, embedder_factory)
+        embedded = _embed_missing(collection, new_records, report, progress, embedder_factory)
 
         chunks: list[ChunkRecord] = []
         for key, entry in manifest.files.items():
@@ -268,11 +285,45 @@ def run_ingest(
                 chunks.extend(fresh[key])
             else:
                 chunks.extend(kept[i] for i in entry.chunk_ids if i in kept)
+        vectors = _vectors_for(data_dir, name, old_chunks, chunks, embedded, collection)
         _note(f"writing index generation with {len(chunks)} chunks")
-        report.generation = write_generation(data_dir, manifest, chunks)
+        report.generation = write_generation(data_dir, manifest, chunks, vectors)
         collect_garbage(data_dir, collection, {c.id for c in chunks})
+        if discarded is not None:
+            shutil.rmtree(discarded, ignore_errors=True)
         report.chunks_total = len(chunks)
     return report
+
+
+def _vectors_for(
+    data_dir: Path,
+    name: str | None,
+    old_chunks: list[ChunkRecord],
+    chunks: list[ChunkRecord],
+    embedded: dict[str, np.ndarray],
+    collection,
+) -> np.ndarray:
+    """The new generation's vector matrix: just embedded, else the previous generation's,
+    else ingest's Chroma cache (an index from before generations carried their vectors)."""
+    known: dict[str, np.ndarray] = dict(embedded)
+    if name is not None and has_vectors(data_dir, name):
+        previous = read_vectors(data_dir, name)
+        for row, chunk in enumerate(old_chunks):
+            if row < len(previous):
+                known.setdefault(chunk.id, previous[row])
+    missing = list({c.id for c in chunks if c.id not in known})
+    for start in range(0, len(missing), 5000):
+        got = collection.get(ids=missing[start : start + 5000], include=["embeddings"])
+        for cached_id, vector in zip(got["ids"], got["embeddings"], strict=True):
+            known[cached_id] = np.asarray(vector, dtype=np.float32)
+    absent = [c.id for c in chunks if c.id not in known]
+    if absent:
+        raise IndexCorruptError(
+            f"{len(absent)} chunk vectors are missing from the cache; run `coe ingest --rebuild`"
+        )
+    if not chunks:
+        return np.zeros((0, DIMENSION), dtype=np.float32)
+    return np.stack([known[c.id] for c in chunks]).astype(np.float32)
 
 
 def _embed_missing(
@@ -281,7 +332,8 @@ def _embed_missing(
     report: IngestReport,
     progress: Progress,
     embedder_factory: Callable[[], object] | None,
-) -> None:
+) -> dict[str, np.ndarray]:
+    """Embeds what the cache lacks; returns the vectors it made, by chunk id."""
     unique = list({r.id: r for r in records}.values())
     existing: set[str] = set()
     for start in range(0, len(unique), 5000):
@@ -289,8 +341,9 @@ def _embed_missing(
         existing.update(collection.get(ids=batch, include=[])["ids"])
     missing = [r for r in unique if r.id not in existing]
     report.chunks_reused = len(unique) - len(missing)
+    made: dict[str, np.ndarray] = {}
     if not missing:
-        return
+        return made
     if embedder_factory is None:
         from ingest.embedding import shared_embedder as embedder_factory
     embedder = embedder_factory()
@@ -306,8 +359,10 @@ def _embed_missing(
             embeddings=vectors.tolist(),
             metadatas=[{"doc_id": r.doc_id, "audience": r.audience} for r in batch],
         )
+        made.update(zip((r.id for r in batch), vectors, strict=True))
         report.chunks_embedded += len(batch)
         progress.advance(len(batch))
         if time.monotonic() - last_note >= PROGRESS_NOTE_EVERY_S:
             last_note = time.monotonic()
             _note(f"embedded {report.chunks_embedded}/{len(missing)} chunks")
+    return made

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -16,11 +17,14 @@ from bot.answering.models import Answer
 from bot.answering.retrieval import Passage, Retrieval, retrieve
 from bot.answering.synonyms import expand, load_synonyms
 from ingest.embedding import Embedder, shared_embedder
+from ingest.errors import IndexCorruptError, IndexMissingError
 from ingest.index_store import KnowledgeIndex
 from ingest.lexical import lexical_terms, terms
 from ingest.lexical import query_terms as question_terms
 
 MAX_QUESTION_CHARS = 2000
+RELOAD_RETRY_S = 5.0
+log = logging.getLogger(__name__)
 NEAR_MISS_MARGIN = 0.15
 
 
@@ -60,13 +64,37 @@ class AnswerService:
         self._synonyms = load_synonyms(synonyms_file)
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
+        self._retry_at = 0.0
 
     def _current(self) -> _Loaded:
-        """The index, reopened when an ingest has published a newer generation."""
-        with self._lock:
-            if self._loaded is None or self._loaded.index.is_stale():
+        """The index, switched to a newer generation once an ingest has published one.
+
+        One thread loads the new generation while the others keep answering from the one
+        they have; if it cannot be loaded (a half-finished rebuild, a disk hiccup), answers
+        continue from the old one and the switch is tried again a little later.
+        """
+        loaded = self._loaded
+        if loaded is not None and (
+            time.monotonic() < self._retry_at or not loaded.index.is_stale()
+        ):
+            return loaded
+        if not self._lock.acquire(blocking=loaded is None):
+            return loaded  # another thread is loading the new generation
+        try:
+            loaded = self._loaded
+            if loaded is not None and not loaded.index.is_stale():
+                return loaded
+            try:
                 self._loaded = _prepare(KnowledgeIndex(self.data_dir))
+            except (IndexMissingError, IndexCorruptError, OSError, ValueError) as error:
+                if loaded is None:
+                    raise
+                log.warning("keeping generation %s: %s", loaded.index.generation, error)
+                self._retry_at = time.monotonic() + RELOAD_RETRY_S
+                return loaded
             return self._loaded
+        finally:
+            self._lock.release()
 
     @property
     def index(self) -> KnowledgeIndex:

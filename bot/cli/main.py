@@ -79,7 +79,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _run_ingest(settings: Settings, paths: list[Path]):
+def _run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False):
     from bot.cli.render import print_ingest_report
     from ingest.pipeline import run_ingest
 
@@ -92,6 +92,7 @@ def _run_ingest(settings: Settings, paths: list[Path]):
             progress,
             follow_symlinks=settings.follow_symlinks,
             limits=settings.parse_limits,
+            rebuild=rebuild,
         )
     except IngestBusyError as error:
         raise _fail(str(error)) from None
@@ -111,16 +112,16 @@ def ingest(
     ] = None,
     data_dir: DataDirOption = None,
     rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Discard the existing index and build it anew.")
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Read and embed everything anew (a running server keeps answering meanwhile).",
+        ),
     ] = False,
 ) -> None:
     """Index documents (md, txt, html, pdf, docx); unchanged files are skipped."""
     settings = _settings(data_dir)
-    if rebuild:
-        from ingest.index_store import remove_index
-
-        remove_index(settings.data_dir)
-    report = _run_ingest(settings, list(paths or settings.knowledge_paths))
+    report = _run_ingest(settings, list(paths or settings.knowledge_paths), rebuild=rebuild)
     if report.failed:
         raise typer.Exit(1)
 
