@@ -299,6 +299,6 @@ def test_a_hostile_workshop_name_is_inert(app, double):
     )
     welcome = double.wait_for("chat.postMessage", channel="C7")[0].body
     reply = double.wait_for("response/hw")[0].body
-    shown = all_text(welcome["blocks"]) + reply["text"]
+    shown = all_text(welcome["blocks"]) + welcome["text"] + reply["text"]
     assert "<!channel>" not in shown and "<@U999>" not in shown
     assert "&lt;!channel&gt; party" in reply["text"]
