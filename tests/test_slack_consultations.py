@@ -75,7 +75,13 @@ def submission(
 def _submit(app, double, **kwargs) -> dict:
     reply = app.interaction(submission(**kwargs))
     assert reply.status == 200 and reply.body == ""
-    return double.wait_for("chat.postMessage", channel=TRIAGE)[-1].body
+    card = double.wait_for("chat.postMessage", channel=TRIAGE)[-1].body
+    # The card's ts is recorded just after Slack answers: wait for it, as a click would.
+    deadline = time.monotonic() + 10
+    while not all(r.posted for r in app.slack.consultations.list()):
+        assert time.monotonic() < deadline, "the card was posted but never recorded"
+        time.sleep(0.02)
+    return card
 
 
 def _triage_action(app, action_id: str, request_id: int, user: str, **action) -> None:
