@@ -151,3 +151,39 @@ def test_backoff_grows_and_is_capped(attempts, expected):
     from bot.work.outbox import backoff_s
 
     assert expected * 0.8 <= backoff_s(attempts) <= expected * 1.2
+
+
+def test_a_burst_is_stored_in_one_go_and_repeats_keep_the_first_job(database_url):
+    store = fresh_store(database_url)
+    jobs = QuestionJobs(store, owner="replica-a")
+    first, _ = jobs.receive(_ticket("msg:C1:1.000001"))
+    results = jobs.receive_many(
+        [_ticket("msg:C1:1.000001"), _ticket("msg:C1:1.000002"), _ticket("msg:C1:1.000002")]
+    )
+    (old, old_created), (new, new_created), (same, _) = results
+    assert (old.id, old.reference, old_created) == (first.id, first.reference, False)
+    assert new_created and same.id == new.id  # the mention/message pair of one message
+
+
+def test_a_question_the_database_cannot_take_in_time_is_reported_not_stored(tmp_path):
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from bot.work.receiver import BatchedReceiver
+
+    store = fresh_store(f"sqlite:///{tmp_path}/coe.db")
+    receiver = BatchedReceiver(QuestionJobs(store))
+    job, created = receiver.receive(_ticket("msg:C1:2.000001"))
+    assert created and job.state == "received"
+    holder = sqlite3.connect(tmp_path / "coe.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="locked"):
+            receiver.receive(_ticket("msg:C1:2.000002"))
+        assert time.monotonic() - started < 3.5  # Slack waits 3 s for its ack
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert QuestionJobs(store).receive(_ticket("msg:C1:2.000002"))[1]  # nothing half-stored

@@ -36,6 +36,11 @@ def make_engine(url: str, wait_s: float = WAIT_S) -> Engine:
             cursor = connection.cursor()
             # WAL lets the Slack workers write while the CLI reads; FKs are off by default.
             cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode, NORMAL survives any crash of this process (what losing a question
+            # would take) and skips an fsync per commit; only an OS crash may drop the last
+            # commits. Acks wait on these commits, so the fsync mattered (p95 490 → see
+            # benchmarks/RESULTS.md).
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 

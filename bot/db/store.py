@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db.engine import quick_engine
+from bot.db.engine import QUICK_WAIT_S, WAIT_S, quick_engine
 from bot.db.models import AnswerRecord, FeedbackRecord
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -63,6 +65,56 @@ def add_answer(session: Session, entry: AnswerEntry, reference: str) -> AnswerRe
     return record
 
 
+class _WriteTurns:
+    """One writer at a time per SQLite file in this process, reentrant, and fast-track first:
+    a question being stored while Slack waits for its ack goes before background work."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._owner: int | None = None
+        self._depth = 0
+        self._urgent_waiting = 0
+
+    def acquire(self, urgent: bool, timeout: float) -> bool:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            if urgent:
+                self._urgent_waiting += 1
+            try:
+                if not self._cond.wait_for(
+                    lambda: self._owner is None and (urgent or not self._urgent_waiting),
+                    timeout,
+                ):
+                    return False
+                self._owner, self._depth = me, 1
+                return True
+            finally:
+                if urgent:
+                    self._urgent_waiting -= 1
+
+    def release(self) -> None:
+        with self._cond:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._cond.notify_all()
+
+
+_SQLITE_TURNS: dict[str, _WriteTurns] = {}
+_SQLITE_TURNS_GUARD = threading.Lock()
+
+
+def _sqlite_turns(engine: Engine) -> _WriteTurns | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    key = str(engine.url.database)
+    with _SQLITE_TURNS_GUARD:
+        return _SQLITE_TURNS.setdefault(key, _WriteTurns())
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -76,8 +128,20 @@ class Store:
     def session(self, quick: bool = False) -> Iterator[Session]:
         """A transaction; `quick` ones give up after ~2 s on a lock or an unreachable server."""
         sessions = self._quick_sessions if quick else self._sessions
-        with sessions.begin() as session:
-            yield session
+        turns = _sqlite_turns(self.engine)
+        if turns is None:
+            with sessions.begin() as session:
+                yield session
+            return
+        # SQLite lets one transaction write at a time and makes the others poll with sleeps
+        # of up to 100 ms; queueing this process's threads first is fair and fast.
+        if not turns.acquire(urgent=quick, timeout=QUICK_WAIT_S if quick else WAIT_S):
+            raise SQLAlchemyTimeoutError("the database is busy (waited for the write lock)")
+        try:
+            with sessions.begin() as session:
+                yield session
+        finally:
+            turns.release()
 
     def ping(self) -> None:
         """Raises when the database does not answer (readiness checks)."""

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.slack.responder import mentions_others, strip_mentions
 from bot.work.questions import Job, QuestionJobs, Ticket
+from bot.work.receiver import BatchedReceiver, NotStoredError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class QuestionIntake:
     def __init__(self, jobs: QuestionJobs, bot_in_thread: Callable[[str, str], bool]) -> None:
         self.jobs = jobs
         self.bot_in_thread = bot_in_thread
+        self._receiver = BatchedReceiver(jobs)
 
     def receive(self, event: dict, bot_user_id: str | None) -> Intake | None:
         try:
@@ -81,8 +83,8 @@ class QuestionIntake:
 
     def store(self, ticket: Ticket) -> Intake:
         try:
-            job, _created = self.jobs.receive(ticket)
-        except SQLAlchemyError as error:
+            job, _created = self._receiver.receive(ticket)
+        except (SQLAlchemyError, NotStoredError) as error:
             log.warning("database unavailable, %s not stored: %s", ticket.key, error)
             return Intake(unstored=ticket)
         return Intake(job=job)

@@ -78,6 +78,15 @@ def _job(row: QuestionJob) -> Job:
     )
 
 
+def _insert_new(session, rows: list[dict]):
+    """INSERT … ON CONFLICT (key) DO NOTHING, in the database's own dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(QuestionJob).values(rows).on_conflict_do_nothing(index_elements=["key"])
+
+
 def reply_key(reference: str) -> str:
     return f"answer:{reference}"
 
@@ -121,6 +130,43 @@ class QuestionJobs:
                 if existing is None:
                     raise
                 return _job(existing), False
+
+    def receive_many(self, tickets: list[Ticket]) -> list[tuple[Job, bool]]:
+        """Stores several questions in one transaction (a burst of events); a ticket whose key
+        is already stored returns the first job, as `receive` does."""
+        now = utcnow()
+        fresh = {t.key[:200]: new_reference() for t in tickets}
+        rows = [
+            {
+                "key": key,
+                "reference": fresh[key],
+                "surface": t.surface,
+                "user_id": t.user_id,
+                "channel_id": t.channel_id,
+                "thread_ts": t.thread_ts,
+                "question": clip_question(t.question),
+                "response_url": t.response_url,
+                "state": RECEIVED,
+                "lease_owner": self.owner,
+                "lease_until": now + timedelta(seconds=ORPHAN_AFTER_S),
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for key, t in {t.key[:200]: t for t in tickets}.items()
+        ]
+        with self.store.session(quick=True) as session:
+            session.execute(_insert_new(session, rows))
+            found = {
+                row.key: row
+                for row in session.scalars(
+                    select(QuestionJob).where(QuestionJob.key.in_(list(fresh)))
+                )
+            }
+            return [
+                (_job(found[t.key[:200]]), found[t.key[:200]].reference == fresh[t.key[:200]])
+                for t in tickets
+            ]
 
     def get(self, job_id: int) -> Job | None:
         with self.store.session() as session:
@@ -221,9 +267,20 @@ class QuestionJobs:
             )
 
     def posted(self, reference: str, message_ts: str | None) -> None:
-        self._set_state(reference, POSTED)
-        if message_ts:
-            self.store.set_message_ts(reference, message_ts)
+        with self.store.session() as session:
+            session.execute(
+                update(QuestionJob)
+                .where(QuestionJob.reference == reference)
+                .values(state=POSTED, error=None, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if message_ts:
+                session.execute(
+                    update(AnswerRecord)
+                    .where(AnswerRecord.reference == reference)
+                    .values(message_ts=message_ts)
+                    .execution_options(synchronize_session=False)
+                )
 
     def failed(self, reference: str, error: str) -> None:
         self._set_state(reference, FAILED, error[:1000])
