@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from ingest.errors import DocumentError
 from ingest.limits import ParseLimits, human_seconds, human_size
@@ -37,6 +38,13 @@ class _TimedOut(Exception):
 
 class _Gone(Exception):
     pass
+
+
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    # Popen leaves a stream None unless it was asked for a pipe; the parser's always are.
+    if stream is None:
+        raise RuntimeError("the parser process has no pipe to talk through")
+    return stream
 
 
 def _write_all(fd: int, data: bytes, deadline: float) -> None:
@@ -108,7 +116,7 @@ class ParserSandbox:
     def __init__(self, limits: ParseLimits, on_start: Callable[[], None] | None = None) -> None:
         self._limits = limits
         self._on_start = on_start
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self.started = 0  # how many parser processes this sandbox has started
 
     def __enter__(self) -> ParserSandbox:
@@ -123,8 +131,8 @@ class ParserSandbox:
         deadline = time.monotonic() + self._limits.timeout_s
         request = json.dumps({"kind": kind, "limits": self._limits.as_dict()}).encode()
         try:
-            _write_all(process.stdin.fileno(), frame(request) + frame(data), deadline)
-            reply = _read_reply(process.stdout.fileno(), deadline)
+            _write_all(_pipe(process.stdin).fileno(), frame(request) + frame(data), deadline)
+            reply = _read_reply(_pipe(process.stdout).fileno(), deadline)
         except _TimedOut:
             self._kill()
             raise DocumentError(
@@ -144,7 +152,7 @@ class ParserSandbox:
             raise DocumentError(str(reply["error"]))
         return _as_extracted(reply)
 
-    def _running(self) -> subprocess.Popen:
+    def _running(self) -> subprocess.Popen[bytes]:
         if self._process is not None and self._process.poll() is None:
             return self._process
         self._kill()
@@ -161,9 +169,11 @@ class ParserSandbox:
         )
         self._process = process
         self.started += 1
-        os.set_blocking(process.stdin.fileno(), False)
+        os.set_blocking(_pipe(process.stdin).fileno(), False)
         try:
-            ready = _read_reply(process.stdout.fileno(), time.monotonic() + STARTUP_TIMEOUT_S)
+            ready = _read_reply(
+                _pipe(process.stdout).fileno(), time.monotonic() + STARTUP_TIMEOUT_S
+            )
         except (_TimedOut, _Gone, ValueError):
             how = _how_it_ended(self._kill())
             raise DocumentError(f"the parser process did not start ({how})") from None
@@ -184,6 +194,8 @@ class ParserSandbox:
             process.kill()
         returncode = process.wait()
         for pipe in (process.stdin, process.stdout):
+            if pipe is None:
+                continue
             with contextlib.suppress(OSError):
                 pipe.close()
         return returncode
@@ -193,8 +205,9 @@ class ParserSandbox:
         process = self._process
         if process is None:
             return
-        with contextlib.suppress(OSError):
-            process.stdin.close()
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=STOP_TIMEOUT_S)
         self._kill()
