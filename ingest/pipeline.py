@@ -83,6 +83,10 @@ class Progress(Protocol):
     def advance(self, amount: int) -> None: ...
 
 
+class TextEmbedder(Protocol):
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
 class _NoProgress:
     def start(self, total: int) -> None:
         pass
@@ -227,7 +231,7 @@ def run_ingest(
     data_dir: Path,
     max_bytes: int,
     progress: Progress | None = None,
-    embedder_factory: Callable[[], object] | None = None,
+    embedder_factory: Callable[[], TextEmbedder] | None = None,
     *,
     follow_symlinks: str = "off",
     limits: ParseLimits | None = None,
@@ -331,21 +335,23 @@ def _embed_missing(
     records: list[ChunkRecord],
     report: IngestReport,
     progress: Progress,
-    embedder_factory: Callable[[], object] | None,
+    embedder_factory: Callable[[], TextEmbedder] | None,
 ) -> dict[str, np.ndarray]:
     """Embeds what the cache lacks; returns the vectors it made, by chunk id."""
     unique = list({r.id: r for r in records}.values())
     existing: set[str] = set()
     for start in range(0, len(unique), 5000):
-        batch = [r.id for r in unique[start : start + 5000]]
-        existing.update(collection.get(ids=batch, include=[])["ids"])
+        batch_ids = [r.id for r in unique[start : start + 5000]]
+        existing.update(collection.get(ids=batch_ids, include=[])["ids"])
     missing = [r for r in unique if r.id not in existing]
     report.chunks_reused = len(unique) - len(missing)
     made: dict[str, np.ndarray] = {}
     if not missing:
         return made
     if embedder_factory is None:
-        from ingest.embedding import shared_embedder as embedder_factory
+        from ingest.embedding import shared_embedder
+
+        embedder_factory = shared_embedder
     embedder = embedder_factory()
     _note(f"embedding {len(missing)} chunks")
     progress.start(len(missing))
