@@ -45,6 +45,6 @@ def parse_checklist(body: str, title: str) -> Checklist | None:
     digest = hashlib.sha256()
     for section in sections:
         digest.update(section.title.encode())
-        for item in section.items:
-            digest.update(b"\x00" + item.encode())
+        for entry in section.items:
+            digest.update(b"\x00" + entry.encode())
     return Checklist(sections=sections, version=digest.hexdigest()[:12])

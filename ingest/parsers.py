@@ -57,7 +57,7 @@ def extract_html(data: bytes) -> Extracted:
     soup = BeautifulSoup(decode_text(data), "html.parser")
     header: dict[str, str] = {}
     for tag in soup.find_all("meta"):
-        name = (tag.get("name") or "").strip().lower().replace("-", "_")
+        name = str(tag.get("name") or "").strip().lower().replace("-", "_")
         if name in _HTML_META_KEYS and tag.get("content"):
             header[name] = str(tag["content"])
     page_title = soup.title.get_text(" ", strip=True) if soup.title else None
