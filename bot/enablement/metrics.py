@@ -21,6 +21,7 @@ from bot.db.models import (
 )
 from bot.db.store import Store
 from bot.enablement.gaps import Gap, group_questions
+from bot.work.leases import aware
 
 
 class WeekCount(BaseModel):
@@ -61,12 +62,6 @@ class ImpactMetrics(BaseModel):
     usage_by_surface: dict[str, int] = Field(default_factory=dict)
     checklists: list[ChecklistProgress] = Field(default_factory=list)
     knowledge_gaps: list[Gap] = Field(default_factory=list)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 def _week(moment: datetime) -> str:
@@ -142,7 +137,7 @@ def compute_metrics(
         if answer.failed:
             metrics.failed += 1
             continue
-        bucket = week(_aware(answer.created_at))
+        bucket = week(aware(answer.created_at))
         if answer.abstained:
             metrics.abstained += 1
             bucket.abstained += 1
@@ -157,7 +152,7 @@ def compute_metrics(
 
     negative_answers: set[int] = set()
     for item in feedback:
-        bucket = week(_aware(item.created_at))
+        bucket = week(aware(item.created_at))
         if item.value == "positive":
             metrics.feedback_positive += 1
             bucket.positive += 1
@@ -171,13 +166,13 @@ def compute_metrics(
 
     first_response, resolution = [], []
     for request in requests:
-        created = _aware(request.created_at)
+        created = aware(request.created_at)
         if since <= created <= until:
             metrics.consultations_opened += 1
             week(created).consultations_opened += 1
             if request.first_response_at:
-                first_response.append(_hours(created, _aware(request.first_response_at)))
-        resolved = _aware(request.resolved_at)
+                first_response.append(_hours(created, aware(request.first_response_at)))
+        resolved = aware(request.resolved_at)
         if resolved and since <= resolved <= until and request.status == "resolved":
             metrics.consultations_resolved += 1
             week(resolved).consultations_resolved += 1
