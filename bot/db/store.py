@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, cast
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import CursorResult, Delete, Engine, Update, select, text
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +24,12 @@ STORED_QUESTION_CHARS = 4000
 
 def clip_question(text: str) -> str:
     return text if len(text) <= STORED_QUESTION_CHARS else text[: STORED_QUESTION_CHARS - 1] + "…"
+
+
+def rows_affected(session: Session, statement: Update | Delete) -> int:
+    """Runs an UPDATE or DELETE and says how many rows it matched."""
+    # Session.execute is typed as returning a plain Result; for DML it is a CursorResult.
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 def new_reference() -> str:

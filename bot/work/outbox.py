@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db.models import OutboxMessage
-from bot.db.store import Store
+from bot.db.store import Store, rows_affected
 from bot.work.leases import aware, holder_is_gone, process_owner, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -169,12 +169,13 @@ class Outbox:
             }
             if taking_over:
                 values["uncertain"] = True  # whoever held it may have posted before dying
-            claimed = session.execute(
+            claimed = rows_affected(
+                session,
                 update(OutboxMessage)
                 .where(OutboxMessage.id == outbox_id, condition)
                 .values(**values)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .execution_options(synchronize_session=False),
+            )
             if claimed != 1:
                 return None
             session.refresh(row)
@@ -199,7 +200,8 @@ class Outbox:
     def _finish(self, outbox_id: int, **values) -> bool:
         with self.store.session() as session:
             return (
-                session.execute(
+                rows_affected(
+                    session,
                     update(OutboxMessage)
                     .where(
                         OutboxMessage.id == outbox_id,
@@ -207,8 +209,8 @@ class Outbox:
                         OutboxMessage.lease_owner == self.owner,
                     )
                     .values(lease_owner=None, lease_until=None, **values)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
+                    .execution_options(synchronize_session=False),
+                )
                 == 1
             )
 
@@ -253,11 +255,12 @@ class Outbox:
         if kinds:
             statement = statement.where(OutboxMessage.kind.in_(kinds))
         with self.store.session() as session:
-            return session.execute(
+            return rows_affected(
+                session,
                 statement.values(next_attempt_at=utcnow()).execution_options(
                     synchronize_session=False
-                )
-            ).rowcount
+                ),
+            )
 
     def get(self, outbox_id: int) -> OutboxMessage | None:
         with self.store.session() as session:
