@@ -11,11 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Insert, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db.models import AnswerRecord, QuestionJob
-from bot.db.store import AnswerEntry, Store, add_answer, clip_question, new_reference
+from bot.db.store import (
+    AnswerEntry,
+    Store,
+    add_answer,
+    clip_question,
+    new_reference,
+    rows_affected,
+)
 from bot.work.leases import aware, holder_is_gone, process_owner, utcnow
 from bot.work.outbox import Outbox, OutboxItem
 
@@ -78,13 +85,20 @@ def _job(row: QuestionJob) -> Job:
     )
 
 
-def _insert_new(session, rows: list[dict]):
+def _insert_new(session, rows: list[dict]) -> Insert:
     """INSERT … ON CONFLICT (key) DO NOTHING, in the database's own dialect."""
+    # Two names: each dialect's insert builds its own Insert class, with its own ON CONFLICT.
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(QuestionJob).values(rows).on_conflict_do_nothing(index_elements=["key"])
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return (
+            postgresql_insert(QuestionJob)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(QuestionJob).values(rows).on_conflict_do_nothing(index_elements=["key"])
 
 
 def reply_key(reference: str) -> str:
@@ -194,7 +208,8 @@ class QuestionJobs:
                 )
             else:
                 condition = QuestionJob.state == RECEIVED
-            claimed = session.execute(
+            claimed = rows_affected(
+                session,
                 update(QuestionJob)
                 .where(QuestionJob.id == job_id, condition)
                 .values(
@@ -204,8 +219,8 @@ class QuestionJobs:
                     attempts=QuestionJob.attempts + 1,
                     updated_at=now,
                 )
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .execution_options(synchronize_session=False),
+            )
             if claimed != 1:
                 return None
             session.refresh(row)
@@ -215,7 +230,8 @@ class QuestionJobs:
         """Logs the answer and queues its reply atomically; None if the lease was lost."""
         now = utcnow()
         with self.store.session() as session:
-            moved = session.execute(
+            moved = rows_affected(
+                session,
                 update(QuestionJob)
                 .where(
                     QuestionJob.id == job.id,
@@ -223,8 +239,8 @@ class QuestionJobs:
                     QuestionJob.lease_owner == self.owner,
                 )
                 .values(state=ANSWERED, lease_owner=None, lease_until=None, updated_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .execution_options(synchronize_session=False),
+            )
             if moved != 1:
                 return None
             if entry is not None:
@@ -240,12 +256,13 @@ class QuestionJobs:
     def hand_back(self) -> int:
         """On shutdown: jobs this process received but did not start become due for anyone."""
         with self.store.session() as session:
-            return session.execute(
+            return rows_affected(
+                session,
                 update(QuestionJob)
                 .where(QuestionJob.state == RECEIVED, QuestionJob.lease_owner == self.owner)
                 .values(lease_owner=None, lease_until=None)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .execution_options(synchronize_session=False),
+            )
 
     def release(self, job: Job, error: str) -> None:
         """Gives a claimed job back (answering failed for a passing reason): due again soon."""
