@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +23,8 @@ from bot.consultations.models import (
 )
 from bot.consultations.sla import add_working_days
 from bot.db.models import ConsultationRequest, RequestEvent
-from bot.db.store import Store
+from bot.db.store import Store, rows_affected
+from bot.work.leases import aware
 from bot.work.outbox import Outbox, OutboxItem
 
 NOTE_MAX = 3000
@@ -52,13 +55,6 @@ def parse_reference(reference: str | int) -> int:
     return int(text)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything here is UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 class ConsultationService:
     def __init__(
         self,
@@ -75,13 +71,13 @@ class ConsultationService:
     # -- reading ---------------------------------------------------------------------------
 
     def due_at(self, created_at: datetime) -> datetime:
-        return add_working_days(_aware(created_at), self.sla_working_days)
+        return add_working_days(aware(created_at), self.sla_working_days)
 
     def _view(
         self, row: ConsultationRequest, history: list[RequestEvent] | None = None
     ) -> RequestView:
         now = self.clock()
-        created = _aware(row.created_at)
+        created = aware(row.created_at)
         overdue = (
             row.first_response_at is None
             and not Status(row.status).closed
@@ -102,9 +98,9 @@ class ConsultationService:
             status=Status(row.status),
             assignee_id=row.assignee_id,
             created_at=created,
-            updated_at=_aware(row.updated_at),
-            first_response_at=_aware(row.first_response_at),
-            resolved_at=_aware(row.resolved_at),
+            updated_at=aware(row.updated_at),
+            first_response_at=aware(row.first_response_at),
+            resolved_at=aware(row.resolved_at),
             posted=row.posted,
             post_error=row.post_error,
             triage_channel_id=row.triage_channel_id,
@@ -112,7 +108,7 @@ class ConsultationService:
             overdue=overdue,
             history=[
                 HistoryEntry(
-                    actor_id=e.actor_id, kind=e.kind, detail=e.detail or {}, at=_aware(e.at)
+                    actor_id=e.actor_id, kind=e.kind, detail=e.detail or {}, at=aware(e.at)
                 )
                 for e in history or []
             ],
@@ -239,6 +235,8 @@ class ConsultationService:
                         ConsultationRequest.submission_key == key[:120]
                     )
                 )
+                if existing is None:
+                    raise  # not a repeated submission: some other constraint failed
                 return self._view(existing), False
         return self.get(number), True
 
@@ -323,15 +321,20 @@ class ConsultationService:
     def mark_posted(self, number: int, channel_id: str, ts: str) -> None:
         with self.store.session() as session:
             row = session.get(ConsultationRequest, number)
+            if row is None:
+                raise RequestNotFoundError(f"no request CR-{number:04d}")
             row.posted, row.post_error = True, None
             row.triage_channel_id, row.triage_ts = channel_id, ts
 
     def mark_post_failed(self, number: int, error: str) -> None:
         with self.store.session() as session:
             row = session.get(ConsultationRequest, number)
+            if row is None:
+                raise RequestNotFoundError(f"no request CR-{number:04d}")
             row.posted, row.post_error = False, error[:500]
 
-    def unposted(self) -> list[RequestView]:
+    # `builtins.list` below: inside this class, `list` is the method above.
+    def unposted(self) -> builtins.list[RequestView]:
         with self.store.session() as session:
             rows = session.scalars(
                 select(ConsultationRequest)
@@ -340,24 +343,27 @@ class ConsultationService:
             )
             return [self._view(r) for r in rows]
 
-    def claim_sla_reminders(self) -> list[RequestView]:
+    def claim_sla_reminders(self) -> builtins.list[RequestView]:
         """Overdue, unassigned requests not reminded yet; each is claimed once, ever, even
         with several replicas asking at once (a conditional UPDATE), and its reminder queued
         in the outbox in the same transaction."""
         now = self.clock()
         due = [v for v in self.list(unassigned=True, overdue=True, limit=500) if v.posted]
-        claimed: list[RequestView] = []
+        claimed: builtins.list[RequestView] = []
         for view in due:
             with self.store.session() as session:
-                result = session.execute(
-                    ConsultationRequest.__table__.update()
+                # A declarative class's __table__ is always a Table; it is typed as FromClause.
+                table = cast(Table, ConsultationRequest.__table__)
+                reminded = rows_affected(
+                    session,
+                    table.update()
                     .where(
                         ConsultationRequest.id == view.id,
                         ConsultationRequest.sla_reminded_at.is_(None),
                     )
-                    .values(sla_reminded_at=now)
+                    .values(sla_reminded_at=now),
                 )
-                if result.rowcount == 1:
+                if reminded == 1:
                     session.add(
                         RequestEvent(
                             request_id=view.id,
