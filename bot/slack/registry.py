@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from slack_bolt import App
+
+_T = TypeVar("_T")
+
+
+def serving(dependency: _T | None) -> _T:
+    """A listener's dependency, which only `listener_registry()` leaves out: it registers
+    listeners to list them in the manifest, and they never run."""
+    if dependency is None:
+        raise RuntimeError("a listener registered only for the manifest was called")
+    return dependency
 
 
 @dataclass

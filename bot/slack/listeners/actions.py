@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from bot.enablement.checklists import list_checklists
 from bot.slack import blocks
-from bot.slack.registry import Registrar
+from bot.slack.registry import Registrar, serving
 from bot.slack.responder import Responder, is_direct_channel
 
 
@@ -19,13 +19,13 @@ def _where(body: dict) -> tuple[str, str, str | None]:
     return body["user"]["id"], channel, message.get("thread_ts") or message.get("ts")
 
 
-def register(reg: Registrar, responder: Responder) -> None:
+def register(reg: Registrar, responder: Responder | None) -> None:
     @reg.action(blocks.FEEDBACK)
     def feedback(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
         value, _, reference = str(action.get("value") or "").partition(":")
         user, channel, thread_ts = _where(body)
-        record = responder.store.answer(reference[:16])
+        record = serving(responder).store.answer(reference[:16])
         message_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get(
             "message_ts"
         )
@@ -43,7 +43,7 @@ def register(reg: Registrar, responder: Responder) -> None:
                 "I could not record that feedback: it does not match an answer here."
             )
         else:
-            responder.store.record_feedback(reference, user, value)
+            serving(responder).store.record_feedback(reference, user, value)
             message = blocks.feedback_thanks_message(value == "positive")
         client.chat_postEphemeral(
             channel=channel, user=user, thread_ts=thread_ts, **message.to_dict()
@@ -53,7 +53,7 @@ def register(reg: Registrar, responder: Responder) -> None:
     def open_checklist(ack: Ack, action: dict, respond: Respond) -> None:
         ack()
         wanted = action.get("value")
-        for item in list_checklists(responder.answers.index, staff=False):
+        for item in list_checklists(serving(responder).answers.index, staff=False):
             if item.doc_id == wanted:
                 respond(
                     response_type="ephemeral",

@@ -13,7 +13,7 @@ from bot.slack import blocks
 from bot.slack.intake import QuestionIntake
 from bot.slack.listeners.events import dispatch
 from bot.slack.mrkdwn import escape
-from bot.slack.registry import Registrar
+from bot.slack.registry import Registrar, serving
 from bot.slack.responder import Responder
 from bot.slack.workers import AnswerWorkers
 from bot.work.questions import Ticket
@@ -23,7 +23,7 @@ COMMAND = "/coe"
 
 def register(
     reg: Registrar,
-    responder: Responder,
+    responder: Responder | None,
     workshops=None,
     workers: AnswerWorkers | None = None,
     intake: QuestionIntake | None = None,
@@ -59,7 +59,7 @@ def register(
             from bot.enablement.training import upcoming_sessions
             from bot.slack.enablement_blocks import training_message
 
-            sessions = upcoming_sessions(responder.answers.index, date.today())
+            sessions = upcoming_sessions(serving(responder).answers.index, date.today())
             respond(response_type="ephemeral", **training_message(sessions).to_dict())
             return
         if verb == "workshop":
@@ -71,7 +71,7 @@ def register(
         if verb == "ask":
             message = blocks.help_message()
         elif verb in ("checklist", "checklists"):
-            index = responder.answers.index
+            index = serving(responder).answers.index
             available = list_checklists(index, staff=False)
             if not rest:
                 message = blocks.checklist_list_message(available)
@@ -95,7 +95,7 @@ def register(
         try:
             if action == "start":
                 workshop = workshops.start(channel, name, user)
-                passages = responder.answers.passages(workshop.name, staff=False, k=10)
+                passages = serving(responder).answers.passages(workshop.name, staff=False, k=10)
                 materials: list[tuple[str, str | None]] = []
                 for p in passages:
                     if p.chunk.title not in [m[0] for m in materials]:
@@ -111,7 +111,7 @@ def register(
                 )
             elif action == "end":
                 # Only its trainer or CoE staff may close a workshop and read its summary.
-                summary = workshops.end(channel, user, responder.staff.is_staff)
+                summary = workshops.end(channel, user, serving(responder).staff.is_staff)
                 client.chat_postMessage(
                     channel=summary.trainer_id, **workshop_summary(summary).to_dict()
                 )
@@ -134,9 +134,9 @@ def register(
         from bot.enablement.metrics import compute_metrics
         from bot.slack.enablement_blocks import stats_message
 
-        if not responder.staff.is_staff(command.get("user_id", "")):
+        if not serving(responder).staff.is_staff(command.get("user_id", "")):
             respond(response_type="ephemeral", text="The CoE figures are for CoE staff.")
             return
         today = date.today()
-        metrics = compute_metrics(responder.store, today - timedelta(days=90), today)
+        metrics = compute_metrics(serving(responder).store, today - timedelta(days=90), today)
         respond(response_type="ephemeral", **stats_message(metrics).to_dict())

@@ -13,7 +13,7 @@ from bot.consultations.models import IntakeForm, Priority, RequestContext, Statu
 from bot.consultations.service import ConsultationService, NotStaffError, RequestNotFoundError
 from bot.db.store import new_reference
 from bot.slack import blocks, consult_blocks
-from bot.slack.registry import Registrar
+from bot.slack.registry import Registrar, serving
 from bot.slack.triage import TriageNotifier
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,11 @@ def open_intake(
 
 
 def register(
-    reg: Registrar, service: ConsultationService, notifier: TriageNotifier, store, runs=None
+    reg: Registrar,
+    service: ConsultationService | None,
+    notifier: TriageNotifier | None,
+    store,
+    runs=None,
 ) -> None:
     @reg.action(blocks.ASK_EXPERT)
     def ask_expert(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
@@ -96,7 +100,7 @@ def register(
         # Stored before the ack: if the database cannot take it, the modal stays open with the
         # person's text in it, instead of closing on a request that does not exist.
         try:
-            request, created = service.submit(
+            request, created = serving(service).submit(
                 form, body["user"]["id"], context, submission_key=f"view:{view['id']}", quick=True
             )
         except SQLAlchemyError as error:
@@ -109,7 +113,7 @@ def register(
             return
         ack()
         if created:  # a double click or a retried delivery: the first submission already counts
-            notifier.deliver_new(request)
+            serving(notifier).deliver_new(request)
 
     def _request_id(body: dict, action: dict) -> str:
         if str(action.get("value", "")).isdigit():
@@ -129,9 +133,9 @@ def register(
                 client, channel, user, "That request or value does not exist; nothing was changed."
             )
             return
-        notifier.refresh(request)
+        serving(notifier).refresh(request)
         what, plain = describe(request, user)
-        notifier.tell_requester(request, what, plain)
+        serving(notifier).tell_requester(request, what, plain)
 
     @reg.action(consult_blocks.ASSIGN_ME)
     def assign_me(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
@@ -140,7 +144,7 @@ def register(
         _triage(
             body,
             client,
-            lambda user: service.assign(number, user, user),
+            lambda user: serving(service).assign(number, user, user),
             lambda r, user: (
                 f"<@{user}> from the CoE has picked it up.",
                 "someone from the CoE has picked it up.",
@@ -154,7 +158,7 @@ def register(
         _triage(
             body,
             client,
-            lambda user: service.assign(number, user, assignee),
+            lambda user: serving(service).assign(number, user, assignee),
             lambda r, user: (
                 f"it is now with <@{assignee}> from the CoE.",
                 "it has been assigned to someone from the CoE.",
@@ -168,7 +172,7 @@ def register(
         _triage(
             body,
             client,
-            lambda user: service.set_status(
+            lambda user: serving(service).set_status(
                 number, user, Status(action["selected_option"]["value"])
             ),
             lambda r, user: (
@@ -184,7 +188,7 @@ def register(
         _triage(
             body,
             client,
-            lambda user: service.set_priority(
+            lambda user: serving(service).set_priority(
                 number, user, Priority(action["selected_option"]["value"])
             ),
             lambda r, user: (
@@ -197,7 +201,7 @@ def register(
     def add_note(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
         user = body["user"]["id"]
-        if not service.is_staff(user):
+        if not serving(service).is_staff(user):
             _tell(client, _channel_of(body), user, REFUSAL)
             return
         number = _request_id(body, action)
@@ -214,7 +218,7 @@ def register(
         text = (values.get("value") or {}).get("value") or ""
         user = body["user"]["id"]
         try:
-            request = service.add_note(view.get("private_metadata") or "", user, text)
+            request = serving(service).add_note(view.get("private_metadata") or "", user, text)
         except NotStaffError:
             ack(response_action="errors", errors={"note": REFUSAL})
             return
@@ -230,23 +234,23 @@ def register(
             )
             return
         ack()
-        notifier.post_in_card_thread(
+        serving(notifier).post_in_card_thread(
             request,
             f"Note from <@{user}>: {consult_blocks.escape(text)}",
             f"Note from a CoE expert: {text}",
         )
-        notifier.refresh(request)
-        notifier.tell_requester(
+        serving(notifier).refresh(request)
+        serving(notifier).tell_requester(
             request,
             f"<@{user}> added a note: {consult_blocks.escape(text)}",
             f"a CoE expert added a note: {text}",
         )
 
     def publish_home(client: WebClient, user: str, active: str = "open") -> None:
-        mine = service.list(requester_id=user, limit=20)
+        mine = serving(service).list(requester_id=user, limit=20)
         queue = counts = None
         staff_extra = None
-        if service.is_staff(user):
+        if serving(service).is_staff(user):
             from datetime import date, timedelta
 
             from bot.enablement.metrics import compute_metrics
@@ -261,8 +265,8 @@ def register(
                 "mine": {"assignee_id": user, "open_only": True},
                 "overdue": {"overdue": True},
             }
-            queue = service.list(limit=100, **filters.get(active, filters["open"]))
-            counts = service.counts(user)
+            queue = serving(service).list(limit=100, **filters.get(active, filters["open"]))
+            counts = serving(service).counts(user)
         client.views_publish(
             user_id=user, view=consult_blocks.home_view(mine, queue, counts, active, staff_extra)
         )

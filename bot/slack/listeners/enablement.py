@@ -12,12 +12,12 @@ from bot.enablement.checklists import list_checklists
 from bot.enablement.runs import ChecklistRuns, item_key
 from bot.slack.blocks import refusal_message
 from bot.slack.enablement_blocks import START_RUN, TICK, run_message
-from bot.slack.registry import Registrar
+from bot.slack.registry import Registrar, serving
 
 log = logging.getLogger(__name__)
 
 
-def register(reg: Registrar, responder, runs: ChecklistRuns) -> None:
+def register(reg: Registrar, responder, runs: ChecklistRuns | None) -> None:
     def current_version(doc_id: str) -> str | None:
         for item in list_checklists(responder.answers.index, staff=True):
             if item.doc_id == doc_id:
@@ -45,7 +45,7 @@ def register(reg: Registrar, responder, runs: ChecklistRuns) -> None:
                 text="That checklist is no longer in the knowledge base.",
             )
             return
-        run = runs.start(channel, found, body["user"]["id"])
+        run = serving(runs).start(channel, found, body["user"]["id"])
         try:
             posted = client.chat_postMessage(
                 channel=channel, **run_message(run, found.checklist.version).to_dict()
@@ -58,7 +58,7 @@ def register(reg: Registrar, responder, runs: ChecklistRuns) -> None:
                 text="I could not post in this channel — invite me with `/invite @CoE Assistant` and try again.",
             )
             return
-        runs.set_message(run.id, posted["ts"])
+        serving(runs).set_message(run.id, posted["ts"])
 
     @reg.action(TICK)
     def tick(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
@@ -71,7 +71,7 @@ def register(reg: Registrar, responder, runs: ChecklistRuns) -> None:
         view = None
         if parsed is not None:
             try:
-                view = runs.get(parsed[0])
+                view = serving(runs).get(parsed[0])
             except LookupError:
                 view = None
         # A run is ticked only from its own channel, in groups it really has.
@@ -93,7 +93,7 @@ def register(reg: Registrar, responder, runs: ChecklistRuns) -> None:
         items = view.sections[section]["items"]
         shown = {item_key(section, i) for i in range(start, min(start + 10, len(items)))}
         selected = {str(o.get("value")) for o in action.get("selected_options") or []}
-        view = runs.tick(run_id, shown, selected & shown, user)
+        view = serving(runs).tick(run_id, shown, selected & shown, user)
         ts = view.message_ts or (body.get("message") or {}).get("ts")
         client.chat_update(
             channel=channel, ts=ts, **run_message(view, current_version(view.doc_id)).to_dict()
