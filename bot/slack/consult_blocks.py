@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
+from pydantic_core import ErrorDetails
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -153,7 +155,7 @@ def read_intake(state: dict) -> dict:
     return found
 
 
-def field_errors(errors: list[dict]) -> dict[str, str]:
+def field_errors(errors: Sequence[ErrorDetails]) -> dict[str, str]:
     """pydantic errors → Slack's `response_action: errors` map, one message per field."""
     messages: dict[str, str] = {}
     for error in errors:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+from typing import TypedDict
 
 from pydantic import ValidationError
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.consultations.models import IntakeForm, Priority, RequestContext, Status
+from bot.consultations.models import (
+    IntakeForm,
+    Priority,
+    RequestContext,
+    RequestView,
+    Status,
+)
 from bot.consultations.service import ConsultationService, NotStaffError, RequestNotFoundError
 from bot.db.store import new_reference
 from bot.slack import blocks, consult_blocks
@@ -155,10 +162,16 @@ def register(
     def assign(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
         number, assignee = _request_id(body, action), action.get("selected_user")
+
+        def assign_to(user: str) -> RequestView:
+            if assignee is None:
+                raise ValueError("no one was selected")  # _triage says nothing was changed
+            return serving(service).assign(number, user, assignee)
+
         _triage(
             body,
             client,
-            lambda user: serving(service).assign(number, user, assignee),
+            assign_to,
             lambda r, user: (
                 f"it is now with <@{assignee}> from the CoE.",
                 "it has been assigned to someone from the CoE.",
@@ -259,7 +272,7 @@ def register(
             today = date.today()
             figures = compute_metrics(store, today - timedelta(days=90), today)
             staff_extra = staff_home_blocks(figures, runs.all(limit=12) if runs else [])
-            filters = {
+            filters: dict[str, _QueueFilter] = {
                 "open": {"open_only": True},
                 "unassigned": {"unassigned": True},
                 "mine": {"assignee_id": user, "open_only": True},
@@ -282,6 +295,15 @@ def register(
         def home_filter(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
             ack()
             publish_home(client, body["user"]["id"], action.get("value", "open"))
+
+
+class _QueueFilter(TypedDict, total=False):
+    """The keyword arguments of ConsultationService.list that an App Home tab passes."""
+
+    open_only: bool
+    unassigned: bool
+    assignee_id: str
+    overdue: bool
 
 
 def _channel_of(body: dict) -> str:
