@@ -67,6 +67,10 @@ def register(reg: Registrar, responder, runs: ChecklistRuns | None) -> None:
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
             "channel_id"
         )
+        if channel is None:
+            # Nowhere to check the run against, nor to post a refusal in.
+            log.info("checklist tick by %s without a channel; ignored", user)
+            return
         parsed = _parse_tick(str(action.get("block_id") or ""))
         view = None
         if parsed is not None:
@@ -95,6 +99,10 @@ def register(reg: Registrar, responder, runs: ChecklistRuns | None) -> None:
         selected = {str(o.get("value")) for o in action.get("selected_options") or []}
         view = serving(runs).tick(run_id, shown, selected & shown, user)
         ts = view.message_ts or (body.get("message") or {}).get("ts")
+        if ts is None:
+            # The ticks are stored; with no known message there is nothing to redraw.
+            log.info("checklist run %s has no message to update", run_id)
+            return
         client.chat_update(
             channel=channel, ts=ts, **run_message(view, current_version(view.doc_id)).to_dict()
         )
