@@ -87,7 +87,10 @@ class ChecklistRuns:
 
     def set_message(self, run_id: int, ts: str) -> None:
         with self.store.session() as session:
-            session.get(ChecklistRun, run_id).message_ts = ts
+            run = session.get(ChecklistRun, run_id)
+            if run is None:
+                raise LookupError(f"no checklist run {run_id}")
+            run.message_ts = ts
 
     def tick(self, run_id: int, shown: set[str], selected: set[str], user_id: str) -> RunView:
         """`shown` are the items of the clicked group, `selected` those now ticked in it."""
