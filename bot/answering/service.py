@@ -78,7 +78,9 @@ class AnswerService:
             time.monotonic() < self._retry_at or not loaded.index.is_stale()
         ):
             return loaded
-        if not self._lock.acquire(blocking=loaded is None):
+        if loaded is None:
+            self._lock.acquire()  # nothing to answer from yet: wait for whoever is loading
+        elif not self._lock.acquire(blocking=False):
             return loaded  # another thread is loading the new generation
         try:
             loaded = self._loaded
