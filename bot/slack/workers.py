@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypedDict
 
 from slack_sdk import WebClient
 
@@ -29,15 +30,24 @@ STATUS = "searching the knowledge base…"
 ANSWER_KINDS = ("answer", "respond")
 
 
+class _ReplyFields(TypedDict):
+    key: str
+    user_id: str
+    reference: str
+    max_attempts: int
+    uncertain: bool
+
+
 def reply_item(job: Job, message: blocks.Message, max_attempts: int) -> OutboxItem:
     """The outbox row for a job's reply. A second attempt at a job looks before it posts."""
-    common = {
+    common: _ReplyFields = {
         "key": reply_key(job.reference),
         "user_id": job.user_id,
         "reference": job.reference,
         "max_attempts": max_attempts,
         "uncertain": job.attempts > 1,
     }
+    payload: dict
     if job.response_url:
         payload = {
             "url": job.response_url,
@@ -46,7 +56,7 @@ def reply_item(job: Job, message: blocks.Message, max_attempts: int) -> OutboxIt
             **message.to_dict(),
         }
         return OutboxItem(kind="respond", channel_id=job.channel_id, payload=payload, **common)
-    payload: dict = {"message": message.to_dict()}
+    payload = {"message": message.to_dict()}
     if not job.channel_id.startswith("D"):
         payload["dm_fallback_user"] = job.user_id  # e.g. the bot was removed from the channel
     return OutboxItem(
@@ -124,7 +134,7 @@ class AnswerWorkers:
         if job is None:
             return False
         if job.surface == "assistant" and job.thread_ts:
-            self._set_status(job)
+            self._set_status(job, job.thread_ts)
         reply = self.responder.compose(
             Ask(job.question, job.user_id, job.channel_id, job.thread_ts, job.surface),
             job.reference,
@@ -146,10 +156,10 @@ class AnswerWorkers:
         self.deliverer.deliver(outbox_id)
         return True
 
-    def _set_status(self, job: Job) -> None:
+    def _set_status(self, job: Job, thread_ts: str) -> None:
         try:
             self.client.assistant_threads_setStatus(
-                channel_id=job.channel_id, thread_ts=job.thread_ts, status=STATUS
+                channel_id=job.channel_id, thread_ts=thread_ts, status=STATUS
             )
         except Exception as error:  # cosmetic: the answer matters, the status does not
             log.info("could not set the assistant status for ref %s: %s", job.reference, error)
@@ -227,9 +237,7 @@ class AnswerWorkers:
                         last_also = time.monotonic()
                         also()
                     if failing_since is not None:
-                        log.info(
-                            "sweeps work again after %.0f s", time.monotonic() - failing_since
-                        )
+                        log.info("sweeps work again after %.0f s", time.monotonic() - failing_since)
                     failing_since, wait = None, every_s
                 except Exception as error:  # the database may be down: back off, log rarely
                     now = time.monotonic()
