@@ -104,7 +104,13 @@ def http_app(slack: SlackApp, max_body_bytes: int = 1024 * 1024) -> Starlette:
             client = request.client.host if request.client else "?"
             log.info("refused a request from %s: %s (%d)", client, refused.reason, refused.status)
             return PlainTextResponse(refused.reason, status_code=refused.status)
-        bolt_request = BoltRequest(body=body, query=request.query_params, headers=request.headers)
+        # BoltRequest is typed for plain dicts. Pairs from items(), not dict(headers): bolt
+        # read the starlette mapping that way, so a repeated header keeps its last value.
+        bolt_request = BoltRequest(
+            body=body,
+            query=dict(request.query_params),
+            headers=dict(request.headers.items()),
+        )
         # dispatch stores questions, acks, and leaves answering to the workers.
         bolt_response = await run_in_threadpool(slack.bolt.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
