@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from bot.settings import Settings, load_settings
 from ingest.errors import IndexCorruptError, IndexMissingError, IngestBusyError
@@ -48,7 +55,7 @@ class _RichProgress:
     def __init__(self, console: Console) -> None:
         self._console = console
         self._bar: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def start(self, total: int) -> None:
         if total < PROGRESS_FROM_CHUNKS:
@@ -66,7 +73,7 @@ class _RichProgress:
         self._task = self._bar.add_task("embed", total=total)
 
     def advance(self, amount: int) -> None:
-        if self._bar is not None:
+        if self._bar is not None and self._task is not None:
             self._bar.advance(self._task, amount)
 
     def stop(self) -> None:
