@@ -32,6 +32,7 @@ from bot.slack.listeners import (
     events,
     shortcuts,
 )
+from bot.slack.private import tell_privately
 from bot.slack.registry import Registrar
 from bot.slack.responder import Responder
 from bot.slack.staff import StaffDirectory
@@ -209,16 +210,5 @@ def tell_about_error(client: WebClient, body: dict, reference: str) -> None:
         or body.get("channel_id")
         or event.get("channel")
     )
-    if not user:
-        return
-    message = blocks.listener_error_message(reference).to_dict()
-    try:
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user, **message)
-            return
-    except Exception as error:
-        log.info("no ephemeral for reference %s: %s", reference, error)
-    try:
-        client.chat_postMessage(channel=user, **message)
-    except Exception as error:
-        log.warning("could not tell %s about reference %s: %s", user, reference, error)
+    if user:
+        tell_privately(client, user, channel, blocks.listener_error_message(reference))

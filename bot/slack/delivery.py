@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack import blocks
+from bot.slack.private import tell_privately
 from bot.work.outbox import Delivery, Outbox, backoff_s
 
 log = logging.getLogger(__name__)
@@ -293,28 +294,13 @@ class Deliverer:
 
     def _tell_waiting_user(self, delivery: Delivery) -> None:
         """The asker hears that it failed, with the reference: ephemeral where possible."""
-        if not (delivery.user_id and delivery.reference):
-            return
-        message = blocks.delivery_failed_message(delivery.reference).to_dict()
-        if delivery.channel_id and delivery.channel_id != delivery.user_id:
-            try:
-                self.client.chat_postEphemeral(
-                    channel=delivery.channel_id,
-                    user=delivery.user_id,
-                    thread_ts=delivery.thread_ts,
-                    **message,
-                )
-                return
-            except Exception as error:
-                log.info("no ephemeral for ref %s: %s", delivery.reference, error)
-        try:
-            self.client.chat_postMessage(channel=delivery.user_id, **message)
-        except Exception as error:
-            log.error(
-                "could not tell %s that ref %s failed: %s",
+        if delivery.user_id and delivery.reference:
+            tell_privately(
+                self.client,
                 delivery.user_id,
-                delivery.reference,
-                error,
+                delivery.channel_id,
+                blocks.delivery_failed_message(delivery.reference),
+                delivery.thread_ts,
             )
 
     # -- many rows -------------------------------------------------------------------------

@@ -33,6 +33,12 @@ def process_owner() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def lease_lapsed(lease_until: datetime | None, owner: str | None, now: datetime) -> bool:
+    """Whether someone else may take the work: the lease ran out, or its holder is gone."""
+    until = aware(lease_until)
+    return until is None or until <= now or holder_is_gone(owner)
+
+
 def holder_is_gone(owner: str | None) -> bool:
     """True when the lease holder was a process on this host that no longer runs.
 

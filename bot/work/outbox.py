@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import OutboxMessage
 from bot.db.store import Store, rows_affected
-from bot.work.leases import aware, holder_is_gone, process_owner, utcnow
+from bot.work.leases import aware, lease_lapsed, process_owner, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 LEASE_S = 45.0  # longer than one Slack call can take (30 s client timeout) plus margin
@@ -114,7 +114,12 @@ class Outbox:
         """Rows ready for a try: pending and due, or leased by a holder that is gone."""
         now = utcnow()
         query = (
-            select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.lease_owner)
+            select(
+                OutboxMessage.id,
+                OutboxMessage.state,
+                OutboxMessage.lease_owner,
+                OutboxMessage.lease_until,
+            )
             .where(
                 or_(
                     and_(OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at <= now),
@@ -128,18 +133,10 @@ class Outbox:
             query = query.where(OutboxMessage.kind.in_(kinds))
         with self.store.session() as session:
             rows = session.execute(query).all()
-            expired = {
-                r.id
-                for r in session.execute(
-                    select(OutboxMessage.id).where(
-                        OutboxMessage.state == SENDING, OutboxMessage.lease_until < now
-                    )
-                )
-            }
         ready = [
             r.id
             for r in rows
-            if r.state == PENDING or r.id in expired or holder_is_gone(r.lease_owner)
+            if r.state == PENDING or lease_lapsed(r.lease_until, r.lease_owner, now)
         ]
         return ready[:limit]
 
@@ -151,8 +148,7 @@ class Outbox:
                 return None
             taking_over = row.state == SENDING
             if taking_over:
-                lease_until = aware(row.lease_until)
-                if lease_until and lease_until > now and not holder_is_gone(row.lease_owner):
+                if not lease_lapsed(row.lease_until, row.lease_owner, now):
                     return None
                 condition = and_(
                     OutboxMessage.state == SENDING, OutboxMessage.lease_owner == row.lease_owner

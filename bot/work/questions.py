@@ -23,7 +23,7 @@ from bot.db.store import (
     new_reference,
     rows_affected,
 )
-from bot.work.leases import aware, holder_is_gone, process_owner, utcnow
+from bot.work.leases import lease_lapsed, process_owner, utcnow
 from bot.work.outbox import Outbox, OutboxItem
 
 RECEIVED, ANSWERING, ANSWERED, POSTED, FAILED = (
@@ -200,8 +200,7 @@ class QuestionJobs:
             if row is None or row.state not in (RECEIVED, ANSWERING):
                 return None
             if row.state == ANSWERING:
-                lease_until = aware(row.lease_until)
-                if lease_until and lease_until > now and not holder_is_gone(row.lease_owner):
+                if not lease_lapsed(row.lease_until, row.lease_owner, now):
                     return None
                 condition = and_(
                     QuestionJob.state == ANSWERING, QuestionJob.lease_owner == row.lease_owner
@@ -322,13 +321,7 @@ class QuestionJobs:
                 .order_by(QuestionJob.id)
                 .limit(limit * 4)
             ).all()
-        ready = [
-            row.id
-            for row in rows
-            if aware(row.lease_until) is None
-            or aware(row.lease_until) < now
-            or holder_is_gone(row.lease_owner)
-        ]
+        ready = [row.id for row in rows if lease_lapsed(row.lease_until, row.lease_owner, now)]
         return ready[:limit]
 
     def pending_count(self) -> int:

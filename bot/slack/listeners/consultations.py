@@ -20,6 +20,7 @@ from bot.consultations.models import (
 from bot.consultations.service import ConsultationService, NotStaffError, RequestNotFoundError
 from bot.db.store import new_reference
 from bot.slack import blocks, consult_blocks
+from bot.slack.private import tell_privately
 from bot.slack.registry import Registrar, serving
 from bot.slack.triage import TriageNotifier
 
@@ -315,12 +316,4 @@ def _channel_of(body: dict) -> str:
 
 
 def _tell(client: WebClient, channel: str, user: str, text: str) -> None:
-    """A private note to one person: ephemeral where they clicked, else a DM."""
-    message = blocks.refusal_message(text).to_dict()
-    try:
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user, **message)
-            return
-    except Exception as error:
-        log.info("no ephemeral for %s in %s: %s", user, channel, error)
-    client.chat_postMessage(channel=user, **message)
+    tell_privately(client, user, channel, blocks.refusal_message(text))
