@@ -13,6 +13,9 @@ from ingest import bundled_knowledge_dir
 class GoldenQuestion(BaseModel):
     question: str = Field(min_length=3)
     expected: list[str] = Field(default_factory=list)
+    # Words a useful answer says, each matched case-insensitively in the answer text; an item
+    # may list alternatives separated by "|" ("30 days|thirty days"). All items must appear.
+    answer_has: list[str] = Field(default_factory=list)
     out_of_scope: bool = False
     staff: bool = False
 
