@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=10, ge=1, validation_alias="COE_RATE_LIMIT_PER_MINUTE"
     )
+    source_base_url: str | None = Field(default=None, validation_alias="COE_SOURCE_BASE_URL")
+    help_channel: str = Field(default="#ai-coe-help", validation_alias="COE_HELP_CHANNEL")
     # Delivery and durability (see README "Operating it").
     slack_timeout_s: float = Field(default=30.0, gt=0, validation_alias="COE_SLACK_TIMEOUT_S")
     delivery_max_attempts: int = Field(

@@ -288,6 +288,10 @@ class KnowledgeIndex:
                     f"the keyword index of {name} cannot be read: {error}"
                 ) from None
 
+    @property
+    def generation_dir(self) -> Path:
+        return _generations_dir(self.data_dir) / self.generation
+
     def is_stale(self) -> bool:
         """True when an ingest has made another generation current since this view opened."""
         return current_generation(self.data_dir) != self.generation

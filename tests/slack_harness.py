@@ -267,7 +267,9 @@ def start_app(data_dir: Path, api_url: str, db_dir: Path, **overrides) -> Runnin
         COE_DATA_DIR=str(db_dir),
         **overrides,
     )
-    answers = AnswerService(data_dir)
+    answers = AnswerService(
+        data_dir, source_base_url=settings.source_base_url, help_channel=settings.help_channel
+    )
     return RunningApp(build_app(settings, answers, open_store(settings)))
 
 

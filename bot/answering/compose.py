@@ -5,104 +5,178 @@ Pure functions only: the same inputs give the same answer, whichever surface sho
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from bot.answering.intent import Intent, intent_bonus
 from bot.answering.models import Answer, AnswerSentence, ChecklistLink, Evidence, Source
 from bot.answering.retrieval import Passage
+from bot.answering.units import (
+    ITEM,
+    ROW,
+    SENTENCE,
+    Unit,
+    is_non_answer,
+    near_duplicate,
+    split_units,
+)
 
+DEFAULT_HELP_CHANNEL = "#ai-coe-help"
 MAX_SENTENCES = 3
 MAX_PER_PASSAGE = 2
-PASSAGES_CONSIDERED = 4
+PASSAGES_CONSIDERED = 5
 MAX_SOURCES = 4
 SEE_ALSO_SIMILARITY = 0.85
 CHECKLIST_RANK = 3
+SEMANTIC_CANDIDATES = 6  # units embedded per answer: each costs ~4 ms on 2 cores
+SEMANTIC_WEIGHT = 0.8
+MAX_LIST_ITEMS = 8
+MAX_TABLE_ROWS = 3
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(“])")
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
-_EMPHASIS = re.compile(r"(\*\*|__|`)")
+# Scores the meaning of candidate texts against the question (cosine), or None to skip.
+Semantic = Callable[[list[str]], list[float]]
 
 
 @dataclass(frozen=True)
 class _Candidate:
+    unit: Unit
+    passage_rank: int
+    score: float
+
+    @property
+    def text(self) -> str:
+        return self.unit.as_quote()
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One quoted piece of the answer and the passage it comes from."""
+
     text: str
     passage_rank: int
-    order: int
-    score: float
+    kind: str = SENTENCE
 
 
 def units(text: str) -> list[str]:
-    """Sentences and list items of a passage, stripped of Markdown markup."""
-    found: list[str] = []
-    paragraph: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            found.extend(s.strip() for s in _SENTENCE_END.split(" ".join(paragraph)) if s.strip())
-            paragraph.clear()
-
-    header_row: str | None = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if _TABLE_RULE.match(line) and header_row is not None and found[-1:] == [header_row]:
-            found.pop()  # the row above a |---| rule is a table header, not a statement
-            continue
-        header_row = None
-        if not line or line.startswith("#") or _TABLE_RULE.match(line):
-            flush()
-            continue
-        if line.startswith("|"):
-            flush()
-            cells = [c.strip() for c in line.strip("|").split("|") if c.strip()]
-            header_row = " — ".join(cells)
-            found.append(header_row)
-            continue
-        if _LIST_MARKER.match(line):
-            flush()
-            item = _LIST_MARKER.sub("", line, count=1)
-            found.extend(part.strip() for part in _SENTENCE_END.split(item) if part.strip())
-            continue
-        paragraph.append(line)
-    flush()
-    # A line ending in ':' only introduces what follows; alone it answers nothing.
-    return [_EMPHASIS.sub("", u) for u in found if len(u.split()) >= 3 and not u.endswith(":")]
+    """Quotable sentences, list items and table rows of a passage (for tests and tools)."""
+    return [u.as_quote() for u in split_units(text) if _quotable(u)]
 
 
-def _pick_sentences(
-    passages: list[Passage], query_terms: set[str], terms_of: Callable[[str], list[str]]
+def _quotable(unit: Unit) -> bool:
+    if is_non_answer(unit):
+        return False
+    if unit.kind == SENTENCE:
+        # A line ending in ':' only introduces what follows; alone it answers nothing.
+        return unit.words >= 3 and not unit.text.endswith(":")
+    return unit.words >= 1
+
+
+def _lexical(unit: Unit, query_terms: set[str], terms_of: Callable[[str], list[str]]) -> float:
+    if not query_terms:
+        return 0.0
+    words = set(terms_of(unit.as_quote()))
+    context = set(terms_of(f"{unit.heading} {unit.lead}")) - words
+    # The heading and the list's lead-in say what a line is about, at half weight.
+    return (len(words & query_terms) + 0.5 * len(context & query_terms)) / len(query_terms)
+
+
+def _candidates(
+    passages: list[Passage],
+    query_terms: set[str],
+    terms_of: Callable[[str], list[str]],
+    intent: Intent,
+    semantic: Semantic | None,
 ) -> list[_Candidate]:
-    candidates: list[_Candidate] = []
+    found: list[_Candidate] = []
     for rank, passage in enumerate(passages[:PASSAGES_CONSIDERED]):
-        for order, sentence in enumerate(units(passage.chunk.text)):
-            words = set(terms_of(sentence))
-            overlap = len(words & query_terms) / len(query_terms) if query_terms else 0.0
-            # Earlier passages and earlier sentences carry the point more often than not;
-            # a clause that starts in lower case continues a lead-in and reads badly alone.
-            score = overlap + 0.25 / (rank + 1) + 0.05 / (order + 1)
-            if sentence[:1].islower():
+        for unit in split_units(passage.chunk.text, passage.chunk.heading):
+            if not _quotable(unit):
+                continue
+            score = _lexical(unit, query_terms, terms_of) + intent_bonus(intent, unit)
+            # Better passages and earlier lines carry the point more often than not; a
+            # clause starting in lower case continues a lead-in and reads badly alone.
+            score += 0.2 / (rank + 1) + 0.05 / (unit.order + 1)
+            if unit.kind == SENTENCE and unit.text[:1].islower():
                 score -= 0.3
-            candidates.append(_Candidate(sentence, rank, order, score))
+            found.append(_Candidate(unit, rank, score))
+    found.sort(key=lambda c: (-c.score, c.passage_rank, c.unit.order))
+    if semantic is None or not found:
+        return found
+    head = found[:SEMANTIC_CANDIDATES]
+    meanings = semantic([c.text for c in head])
+    head = [
+        _Candidate(c.unit, c.passage_rank, c.score + SEMANTIC_WEIGHT * m)
+        for c, m in zip(head, meanings, strict=True)
+    ]
+    head.sort(key=lambda c: (-c.score, c.passage_rank, c.unit.order))
+    return head + found[SEMANTIC_CANDIDATES:]
+
+
+def _list_answer(best: _Candidate, passages: list[Passage]) -> list[Pick]:
+    """The whole list the best item belongs to, short items included, capped."""
+    unit = best.unit
+    siblings = [
+        u
+        for u in split_units(
+            passages[best.passage_rank].chunk.text, passages[best.passage_rank].chunk.heading
+        )
+        if u.kind == ITEM and u.block == unit.block and not is_non_answer(u)
+    ]
+    picks: list[Pick] = []
+    if unit.lead and not is_non_answer(Unit(unit.lead, SENTENCE, unit.block, 0, unit.heading)):
+        picks.append(Pick(unit.lead, best.passage_rank))
+    for item in siblings[:MAX_LIST_ITEMS]:
+        picks.append(Pick(item.text, best.passage_rank, ITEM))
+    if len(siblings) > MAX_LIST_ITEMS:
+        more = len(siblings) - MAX_LIST_ITEMS
+        picks.append(Pick(f"…and {more} more in the source", best.passage_rank, "more"))
+    return picks
+
+
+def _table_answer(best: _Candidate, ranked: list[_Candidate]) -> list[Pick]:
+    rows = [
+        c
+        for c in ranked
+        if c.unit.kind == ROW
+        and c.passage_rank == best.passage_rank
+        and c.unit.block == best.unit.block
+    ][:MAX_TABLE_ROWS]
+    return [Pick(c.text, c.passage_rank, ROW) for c in rows]
+
+
+def pick_quotes(
+    passages: list[Passage],
+    query_terms: set[str],
+    terms_of: Callable[[str], list[str]],
+    intent: Intent = Intent.OTHER,
+    semantic: Semantic | None = None,
+    limit: int = MAX_SENTENCES,
+) -> list[Pick]:
+    """The pieces that answer the question: a whole list, table rows, or a few sentences."""
+    ranked = _candidates(passages, query_terms, terms_of, intent, semantic)
+    if not ranked:
+        return []
+    best = ranked[0]
+    wants_list = intent is Intent.LIST or (intent is Intent.HOW and best.unit.lead != "")
+    if best.unit.kind == ITEM and (wants_list or len(ranked) < 2 or best.unit.words < 4):
+        return _list_answer(best, passages)[: max(limit, MAX_LIST_ITEMS + 2)]
+    if best.unit.kind == ITEM and intent is Intent.LIST:
+        return _list_answer(best, passages)
+    if best.unit.kind == ROW and best.unit.header:
+        return _table_answer(best, ranked)
     chosen: list[_Candidate] = []
     per_passage: dict[int, int] = {}
-    for candidate in sorted(candidates, key=lambda c: (-c.score, c.passage_rank, c.order)):
+    for candidate in ranked:
         if per_passage.get(candidate.passage_rank, 0) >= MAX_PER_PASSAGE:
             continue
-        if any(candidate.text == c.text for c in chosen):
+        if any(near_duplicate(candidate.text, c.text) for c in chosen):
             continue
         chosen.append(candidate)
         per_passage[candidate.passage_rank] = per_passage.get(candidate.passage_rank, 0) + 1
-        if len(chosen) == MAX_SENTENCES:
+        if len(chosen) == limit:
             break
-    if chosen and all(c.passage_rank != 0 for c in chosen):
-        # The best passage always has its say, even when its wording differs from the question.
-        top = [c for c in candidates if c.passage_rank == 0]
-        if top:
-            chosen = [max(top, key=lambda c: c.score), *chosen[: MAX_SENTENCES - 1]]
-    chosen.sort(key=lambda c: -c.score)
-    return chosen
+    return [Pick(c.text, c.passage_rank, c.unit.kind) for c in chosen]
 
 
 def _source(number: int, passage: Passage, today: date, cited: bool = True) -> Source:
@@ -164,21 +238,35 @@ def compose_answer(
     evidence: Evidence,
     searched_documents: int,
     today: date,
+    intent: Intent = Intent.OTHER,
+    semantic: Semantic | None = None,
+    partial: bool = False,
 ) -> Answer:
-    picked = _pick_sentences(passages, set(query_terms), terms_of)
+    """Quotes that answer the question, each cited. `partial`: only the single closest
+    quote, for an answer the evidence does not fully support (the caller says so)."""
+    picked = pick_quotes(
+        passages,
+        set(query_terms),
+        terms_of,
+        intent,
+        semantic,
+        limit=1 if partial else MAX_SENTENCES,
+    )
+    if partial:
+        picked = picked[:1] if picked and picked[0].kind != ITEM else picked[: MAX_LIST_ITEMS + 2]
     numbers: dict[str, int] = {}
     sources: list[Source] = []
     sentences: list[AnswerSentence] = []
-    for candidate in picked:
-        passage = passages[candidate.passage_rank]
+    for pick in picked:
+        passage = passages[pick.passage_rank]
         doc = passage.chunk.doc_id
         if doc not in numbers:
             numbers[doc] = len(numbers) + 1
             sources.append(_source(numbers[doc], passage, today))
-        sentences.append(AnswerSentence(text=candidate.text, source_number=numbers[doc]))
+        sentences.append(AnswerSentence(text=pick.text, source_number=numbers[doc], kind=pick.kind))
     # Further strong documents are listed for reading on, after the cited ones.
     for passage in passages:
-        if len(sources) >= MAX_SOURCES:
+        if partial or len(sources) >= MAX_SOURCES:
             break
         doc = passage.chunk.doc_id
         strong = (
@@ -189,14 +277,17 @@ def compose_answer(
         if doc not in numbers and strong:
             numbers[doc] = len(numbers) + 1
             sources.append(_source(numbers[doc], passage, today, cited=False))
-    text = " ".join(f"{s.text} [{s.source_number}]" for s in sentences)
+    text = " ".join(
+        s.text if s.kind == "more" else f"{s.text} [{s.source_number}]" for s in sentences
+    )
     return Answer(
         question=question,
         abstained=False,
+        outcome="partial" if partial else "answered",
         answer=text,
         sentences=sentences,
         sources=sources,
-        checklist=checklist,
+        checklist=None if partial else checklist,
         searched_documents=searched_documents,
         evidence=evidence,
     )
@@ -209,19 +300,21 @@ def compose_abstention(
     searched_documents: int,
     near_miss: bool,
     today: date,
+    help_channel: str = DEFAULT_HELP_CHANNEL,
 ) -> Answer:
     documents = f"{searched_documents} document{'' if searched_documents == 1 else 's'}"
+    where = f"ask in {help_channel} or file" if help_channel else "file"
     if near_miss:
         text = (
             f"I could not find a confident answer in the CoE knowledge base (I searched "
-            f"{documents}), so I will not guess. A CoE expert can help — ask in #ai-coe-help "
-            "or file a consultation request."
+            f"{documents}), so I will not guess. A CoE expert can help — {where} a "
+            "consultation request."
         )
     else:
         text = (
             f"The CoE knowledge base does not cover this: I searched {documents} and found "
-            "nothing that answers it, so I will not guess. A CoE expert can help — ask in "
-            "#ai-coe-help or file a consultation request."
+            f"nothing that answers it, so I will not guess. A CoE expert can help — {where} a "
+            "consultation request."
         )
     related: list[Source] = []
     if near_miss:
@@ -235,6 +328,7 @@ def compose_abstention(
     return Answer(
         question=question,
         abstained=True,
+        outcome="declined",
         answer=text,
         searched_documents=searched_documents,
         related=related,

@@ -1,7 +1,11 @@
-"""Answer or abstain: a weighted sum of evidence signals against a threshold.
+"""Answer, answer partially, or decline: a weighted sum of evidence signals against thresholds.
 
-The weights and threshold are fitted on the golden set by `coe eval --calibrate` (see
-bot/evaluation/calibrate.py) and stored in calibration.json next to this file.
+Which calibration applies, first found wins:
+1. `<data_dir>/calibration.json`, written by `coe eval --calibrate` on a team's own questions;
+2. the generation's `calibration.json`, fitted automatically at ingest on this knowledge
+   base's own probes (bot/evaluation/autocalibrate.py): similarity scales differ between
+   corpora, so one constant cannot serve every knowledge base;
+3. the defaults shipped in calibration.json next to this file (fitted on the bundled set).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from bot.answering.retrieval import Retrieval
 from ingest.records import ChunkRecord
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+CALIBRATION_NAME = "calibration.json"
+ANSWER, PARTIAL, DECLINE = "answer", "partial", "decline"
 TOP_PASSAGES = 3
 CONCENTRATION_DEPTH = 5
 
@@ -29,6 +35,9 @@ class Calibration(BaseModel):
         default_factory=lambda: {"coverage": 0.3, "agreement": 0.2, "concentration": 0.0}
     )
     threshold: float = 0.6
+    # Between threshold - partial_margin and threshold the closest passage is shown as a
+    # quote that may not answer the question; 0 turns the middle ground off.
+    partial_margin: float = 0.0
     fitted_on: str = "defaults"
 
 
@@ -39,8 +48,30 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
         return Calibration()
 
 
-def save_calibration(calibration: Calibration, path: Path = CALIBRATION_FILE) -> None:
+def save_calibration(calibration: Calibration, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(calibration.model_dump(), indent=2) + "\n")
+
+
+def team_calibration_file(data_dir: Path) -> Path:
+    return Path(data_dir) / CALIBRATION_NAME
+
+
+def resolve_calibration(data_dir: Path, generation_dir: Path | None) -> Calibration:
+    """The calibration for this knowledge base (see the module docstring for the order)."""
+    candidates = [team_calibration_file(data_dir)]
+    if generation_dir is not None:
+        candidates.append(Path(generation_dir) / CALIBRATION_NAME)
+    for path in candidates:
+        try:
+            return Calibration.model_validate_json(path.read_text())
+        except FileNotFoundError:
+            continue
+        except ValueError as error:  # a damaged file must not stop answers: say so, go on
+            import logging
+
+            logging.getLogger(__name__).warning("ignoring calibration %s: %s", path, error)
+    return load_calibration()
 
 
 def term_coverage(
@@ -87,13 +118,18 @@ def confidence(features: Mapping[str, float], calibration: Calibration) -> float
     )
 
 
-def decide(features: dict[str, float], calibration: Calibration) -> tuple[Evidence, bool]:
+def decide(features: dict[str, float], calibration: Calibration) -> tuple[Evidence, str]:
+    """The evidence, and ANSWER, PARTIAL or DECLINE."""
     score = confidence(features, calibration)
     evidence = Evidence(
         **{name: round(value, 4) for name, value in features.items()},
         confidence=round(score, 4),
     )
-    return evidence, score < calibration.threshold
+    if score >= calibration.threshold:
+        return evidence, ANSWER
+    if calibration.partial_margin and score >= calibration.threshold - calibration.partial_margin:
+        return evidence, PARTIAL
+    return evidence, DECLINE
 
 
 def idf_table(document_frequency: Mapping[str, int], documents: int) -> dict[str, float]:

@@ -26,6 +26,7 @@ class Source(BaseModel):
 class AnswerSentence(BaseModel):
     text: str
     source_number: int
+    kind: str = "sentence"  # sentence | item (of a quoted list) | row (of a table) | more
 
 
 class ChecklistLink(BaseModel):
@@ -50,6 +51,8 @@ class Evidence(BaseModel):
 class Answer(BaseModel):
     question: str
     abstained: bool
+    # answered; partial (the closest passage, flagged as maybe not answering); declined
+    outcome: str = "answered"
     answer: str  # plain text, with [n] markers pointing at sources
     sentences: list[AnswerSentence] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)

@@ -5,14 +5,32 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
-from bot.answering.compose import compose_abstention, compose_answer, find_checklist
-from bot.answering.decision import Calibration, decide, evidence_for, idf_table, load_calibration
+import numpy as np
+
+from bot.answering.compose import (
+    DEFAULT_HELP_CHANNEL,
+    compose_abstention,
+    compose_answer,
+    find_checklist,
+)
+from bot.answering.decision import (
+    ANSWER,
+    PARTIAL,
+    Calibration,
+    decide,
+    evidence_for,
+    idf_table,
+    load_calibration,
+    resolve_calibration,
+)
+from bot.answering.intent import question_intent
 from bot.answering.models import Answer
 from bot.answering.retrieval import Passage, Retrieval, retrieve
 from bot.answering.synonyms import expand, load_synonyms
@@ -23,6 +41,7 @@ from ingest.lexical import lexical_terms, terms
 from ingest.lexical import query_terms as question_terms
 
 MAX_QUESTION_CHARS = 2000
+UNIT_CACHE = 20_000  # quote vectors kept between questions (1.5 kB each)
 RELOAD_RETRY_S = 5.0
 log = logging.getLogger(__name__)
 NEAR_MISS_MARGIN = 0.15
@@ -37,6 +56,7 @@ class _Loaded:
     index: KnowledgeIndex
     passage_terms: dict[str, frozenset[str]]
     idf: dict[str, float]
+    calibration: Calibration
 
 
 def _prepare(index: KnowledgeIndex) -> _Loaded:
@@ -45,7 +65,12 @@ def _prepare(index: KnowledgeIndex) -> _Loaded:
     frequency: Counter[str] = Counter()
     for words in passage_terms.values():
         frequency.update(words)
-    return _Loaded(index, passage_terms, idf_table(frequency, max(1, len(index.chunks))))
+    return _Loaded(
+        index,
+        passage_terms,
+        idf_table(frequency, max(1, len(index.chunks))),
+        resolve_calibration(index.data_dir, index.generation_dir),
+    )
 
 
 class AnswerService:
@@ -56,15 +81,35 @@ class AnswerService:
         calibration: Calibration | None = None,
         today: Callable[[], date] = date.today,
         synonyms_file: Path | None = None,
+        source_base_url: str | None = None,
+        help_channel: str = DEFAULT_HELP_CHANNEL,
     ) -> None:
         self.data_dir = Path(data_dir)
         self._embedder_factory = embedder_factory
-        self.calibration = calibration or load_calibration()
+        # An explicit calibration wins; otherwise the knowledge base's own (see decision.py).
+        self._calibration = calibration
         self._today = today
         self._synonyms = load_synonyms(synonyms_file)
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
         self._retry_at = 0.0
+        self.source_base_url = source_base_url
+        self.help_channel = help_channel
+        self._unit_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._unit_lock = threading.Lock()
+
+    @property
+    def calibration(self) -> Calibration:
+        if self._calibration is not None:
+            return self._calibration
+        try:
+            return self._current().calibration
+        except (IndexMissingError, IndexCorruptError):
+            return load_calibration()
+
+    @calibration.setter
+    def calibration(self, value: Calibration | None) -> None:
+        self._calibration = value
 
     def _current(self) -> _Loaded:
         """The index, switched to a newer generation once an ingest has published one.
@@ -106,11 +151,31 @@ class AnswerService:
         self._current()
         self._embedder_factory().embed_query("warm up")
 
-    def retrieve(self, query: str, staff: bool, k: int = 10) -> Retrieval:
+    def retrieve(self, query: str, staff: bool, k: int = 10, vector=None) -> Retrieval:
         loaded = self._current()
-        vector = self._embedder_factory().embed_query(query)
+        if vector is None:
+            vector = self._embedder_factory().embed_query(query)
         keywords = expand(query, self._synonyms)
         return retrieve(loaded.index, query, vector, staff, k, keyword_query=keywords)
+
+    def _meaning(self, question_vector: np.ndarray) -> Callable[[list[str]], list[float]]:
+        """Cosine of candidate quotes to the question, embedding each text once (LRU)."""
+
+        def score(texts: list[str]) -> list[float]:
+            with self._unit_lock:
+                missing = [t for t in dict.fromkeys(texts) if t not in self._unit_vectors]
+            if missing:
+                vectors = self._embedder_factory().embed(missing)
+                with self._unit_lock:
+                    for text, vector in zip(missing, vectors, strict=True):
+                        self._unit_vectors[text] = vector
+                    while len(self._unit_vectors) > UNIT_CACHE:
+                        self._unit_vectors.popitem(last=False)
+            with self._unit_lock:
+                found = [self._unit_vectors.get(t) for t in texts]
+            return [float(v @ question_vector) if v is not None else 0.0 for v in found]
+
+        return score
 
     def ask(self, question: str, staff: bool = False, context: str = "") -> Answer:
         """Answers from the knowledge base, or abstains; `context` is earlier conversation."""
@@ -122,21 +187,22 @@ class AnswerService:
             # A follow-up ("what about vendors?") is searched together with what came before.
             query = f"{query} {context}"[:MAX_QUESTION_CHARS]
         loaded = self._current()
-        self._embedder_factory()  # loading the model is start-up cost, not answer latency
+        embedder = self._embedder_factory()  # loading the model is start-up cost, not latency
         started = time.perf_counter()
-        result = self.retrieve(query, staff)
+        vector = embedder.embed_query(query)
+        result = self.retrieve(query, staff, vector=vector)
         query_terms = terms(question[:MAX_QUESTION_CHARS])
         features = evidence_for(
             result, loaded.index.chunks, query_terms, loaded.passage_terms, loaded.idf
         )
-        evidence, abstain = decide(features, self.calibration)
+        calibration = self.calibration
+        evidence, verdict = decide(features, calibration)
         searched = loaded.index.document_count(staff)
-        if not result.passages or abstain:
-            near = evidence.confidence >= self.calibration.threshold - NEAR_MISS_MARGIN
-            answer = compose_abstention(
-                question, result.passages, evidence, searched, near, self._today()
+        answer: Answer | None = None
+        if result.passages and verdict in (ANSWER, PARTIAL):
+            question_vector = (
+                vector if query == question[:MAX_QUESTION_CHARS] else embedder.embed_query(question)
             )
-        else:
             checklist = find_checklist(set(query_terms), result.passages, self._checklist_counts)
             answer = compose_answer(
                 question,
@@ -148,9 +214,35 @@ class AnswerService:
                 evidence,
                 searched,
                 self._today(),
+                intent=question_intent(question),
+                semantic=self._meaning(question_vector),
+                partial=verdict == PARTIAL,
             )
+            if not answer.sentences:
+                answer = None  # nothing quotable survived: not an answer
+        if answer is None:
+            near = evidence.confidence >= calibration.threshold - NEAR_MISS_MARGIN
+            answer = compose_abstention(
+                question,
+                result.passages,
+                evidence,
+                searched,
+                near,
+                self._today(),
+                help_channel=self.help_channel,
+            )
+        self._link_sources(answer)
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
+
+    def _link_sources(self, answer: Answer) -> None:
+        """Documents without a `url` link to COE_SOURCE_BASE_URL + their path, if set."""
+        if not self.source_base_url:
+            return
+        base = self.source_base_url.rstrip("/") + "/"
+        for source in [*answer.sources, *answer.related]:
+            if not source.url:
+                source.url = base + quote(source.doc_id)
 
     def _checklist_counts(self, doc_id: str) -> tuple[int, int] | None:
         for entry in self._current().index.manifest.files.values():

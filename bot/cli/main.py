@@ -141,7 +141,11 @@ def _service(settings: Settings):
     if current_generation(settings.data_dir) is None:
         err.print("[dim]No index yet: ingesting the knowledge base first (one time only)…[/dim]")
         _run_ingest(settings, settings.knowledge_paths)
-    service = AnswerService(settings.data_dir)
+    service = AnswerService(
+        settings.data_dir,
+        source_base_url=settings.source_base_url,
+        help_channel=settings.help_channel,
+    )
     try:
         service.index  # noqa: B018 - opens the index now so damage is reported up front
     except IndexMissingError as error:
@@ -215,10 +219,17 @@ def search(
 def chat(
     data_dir: DataDirOption = None,
     staff: StaffOption = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object per question (the `coe ask --json` shape plus `outcome`).",
+        ),
+    ] = False,
 ) -> None:
     """A console chat; questions can also be piped in, one per line."""
     service = _service(_settings(data_dir))
-    interactive = sys.stdin.isatty()
+    interactive = sys.stdin.isatty() and not as_json
     if interactive:
         out.print(
             "[bold]CoE Assistant[/bold] — ask about CoE standards, checklists and "
@@ -242,9 +253,14 @@ def chat(
             if interactive:
                 break
             continue
+        answer = service.ask(question, staff=staff)
+        if as_json:
+            # One line per question, so scripts can stream it (JSON Lines).
+            print(answer.model_dump_json(), flush=True)
+            continue
         if not interactive:
             out.print(f"[bold green]you ›[/bold green] {escape(question)}")
-        out.print(_render(service.ask(question, staff=staff)))
+        out.print(_render(answer))
 
 
 def _render(answer):

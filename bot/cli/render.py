@@ -23,9 +23,17 @@ def answer_renderable(answer: Answer) -> Panel:
                 parts.append(Text(f"  {source.title} — {source.source}", style="dim"))
         return Panel(Group(*parts), title="Not in the knowledge base", border_style="yellow")
     body = Text()
+    if answer.outcome == "partial":
+        body.append(
+            "This may not answer your question: it is the closest passage I found.\n",
+            style="yellow",
+        )
     for sentence in answer.sentences:
+        if sentence.kind in ("item", "row", "more"):
+            body.append("\n  • ")
         body.append(sentence.text)
-        body.append(f" [{sentence.source_number}]", style="bold cyan")
+        if sentence.kind != "more":
+            body.append(f" [{sentence.source_number}]", style="bold cyan")
         body.append(" ")
     parts.append(body)
     if answer.checklist:
@@ -47,6 +55,8 @@ def answer_renderable(answer: Answer) -> Panel:
             line.append(f" ⚠ review was due {source.review_by.isoformat()}", style="red")
         lines.append(line)
     parts.extend(lines)
+    if answer.outcome == "partial":
+        return Panel(Group(*parts), title="Closest passage", border_style="yellow")
     return Panel(Group(*parts), title="Answer", border_style="green")
 
 

@@ -27,6 +27,7 @@ class GoldenQuestion(BaseModel):
 
 
 class Thresholds(BaseModel):
+    useful: float = 0.0  # in-scope questions answered usefully (see runner.usefulness)
     hit_at_3: float = 0.90
     mrr: float = 0.80
     abstention_recall: float = 0.90

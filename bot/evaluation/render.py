@@ -42,11 +42,20 @@ def print_report(console: Console, report: EvalReport) -> None:
             f"{getattr(report.abstention_cross_validated, field):.3f}",
         )
     console.print(abst)
+    if report.usefulness:
+        u = report.usefulness
+        console.print(
+            f"Useful answers (right document cited and the expected words said): "
+            f"[bold]{u.useful:.3f}[/bold] of in-scope questions — {u.answered} answered, "
+            f"{u.partial} partial, {u.declined} declined; right document cited "
+            f"{u.right_document_cited:.3f}, expected words said {u.words_said:.3f}"
+        )
     c = report.calibration
     terms = " + ".join(f"{w:g} × {name}" for name, w in c.weights.items() if w)
     console.print(
-        f"Rule: answer when similarity{' + ' + terms if terms else ''} ≥ {c.threshold:g} "
-        f"(fitted on {escape(c.fitted_on)})"
+        f"Rule: answer when similarity{' + ' + terms if terms else ''} ≥ {c.threshold:g}"
+        + (f", partly from {c.threshold - c.partial_margin:g}" if c.partial_margin else "")
+        + f" (fitted on {escape(c.fitted_on)})"
     )
     for miss in report.misses:
         console.print(
@@ -57,6 +66,12 @@ def print_report(console: Console, report: EvalReport) -> None:
         console.print(f"[yellow]answered but out of scope[/yellow] {escape(question)}")
     for question in report.wrongly_declined:
         console.print(f"[yellow]declined but in scope[/yellow] {escape(question)}")
+    for item in report.not_useful:
+        if item.outcome != "declined":
+            console.print(
+                f"[yellow]not useful[/yellow] ({escape(item.why)}) {escape(item.question)}\n"
+                f"    → {escape(item.answer)}"
+            )
     if report.passed:
         console.print("[green]PASS: all thresholds met[/green]")
     else:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from bot.answering.decision import Calibration, save_calibration
+from bot.answering.decision import Calibration, save_calibration, team_calibration_file
+from bot.answering.models import Answer
 from bot.answering.retrieval import rank_documents
 from bot.answering.service import AnswerService
 from bot.evaluation.baseline import DenseBaseline
@@ -29,10 +30,30 @@ class Miss(BaseModel):
     got: list[str]
 
 
+class Usefulness(BaseModel):
+    """In-scope questions answered with a right document cited and the expected words said."""
+
+    useful: float  # share of in-scope questions
+    answered: int
+    partial: int
+    declined: int
+    right_document_cited: float
+    words_said: float  # among questions that list `answer_has`
+
+
+class NotUseful(BaseModel):
+    question: str
+    outcome: str
+    why: str
+    answer: str
+
+
 class EvalReport(BaseModel):
     questions: int
     in_scope: int
     out_of_scope: int
+    usefulness: Usefulness | None = None
+    not_useful: list[NotUseful] = Field(default_factory=list)
     hybrid: RankingMetrics
     baseline: RankingMetrics | None = None
     abstention: AbstentionMetrics
@@ -52,6 +73,7 @@ class EvalReport(BaseModel):
 def _check(report: EvalReport) -> list[str]:
     t = report.thresholds
     checks = [
+        ("useful answers", report.usefulness.useful if report.usefulness else 0.0, t.useful),
         ("hit@3", report.hybrid.hit_at_3, t.hit_at_3),
         ("MRR", report.hybrid.mrr, t.mrr),
         ("abstention recall", report.abstention.recall, t.abstention_recall),
@@ -80,8 +102,9 @@ def run_evaluation(
     oos = [q.out_of_scope for q in golden.questions]
     target = golden.thresholds.abstention_recall
     if calibrate:
+        # Saved with the team's data, never into the installed package.
         service.calibration = fit(features, oos, target)
-        save_calibration(service.calibration)
+        save_calibration(service.calibration, team_calibration_file(service.data_dir))
         answers = [service.ask(q.question, staff=q.staff) for q in golden.questions]
     abstained = [a.abstained for a in answers]
 
@@ -112,5 +135,61 @@ def run_evaluation(
             report.wrongly_answered.append(question.question)
         if not question.out_of_scope and answer.abstained:
             report.wrongly_declined.append(question.question)
+    report.usefulness, report.not_useful = usefulness(golden, answers)
     report.failures = _check(report)
     return report
+
+
+def says(answer_text: str, item: str) -> bool:
+    """An `answer_has` item is said when any of its "|" alternatives appears (any case)."""
+    text = " ".join(answer_text.lower().split())
+    return any(" ".join(alt.lower().split()) in text for alt in item.split("|") if alt.strip())
+
+
+def usefulness(golden: GoldenSet, answers: list[Answer]) -> tuple[Usefulness, list[NotUseful]]:
+    useful = cited_right = with_words = words_ok = 0
+    counts = {"answered": 0, "partial": 0, "declined": 0}
+    misses: list[NotUseful] = []
+    in_scope = [
+        (q, a) for q, a in zip(golden.questions, answers, strict=True) if not q.out_of_scope
+    ]
+    for question, answer in in_scope:
+        counts[answer.outcome if answer.outcome in counts else "answered"] += 1
+        cited = {s.doc_id for s in answer.sources if s.cited}
+        right = bool(cited & set(question.expected))
+        said = all(says(answer.answer, item) for item in question.answer_has)
+        cited_right += right
+        if question.answer_has:
+            with_words += 1
+            words_ok += said
+        ok = answer.outcome != "declined" and right and said
+        useful += ok
+        if not ok:
+            why = (
+                "declined"
+                if answer.outcome == "declined"
+                else "wrong document cited"
+                if not right
+                else "expected words missing: "
+                + ", ".join(i for i in question.answer_has if not says(answer.answer, i))
+            )
+            misses.append(
+                NotUseful(
+                    question=question.question,
+                    outcome=answer.outcome,
+                    why=why,
+                    answer=answer.answer[:300],
+                )
+            )
+    n = len(in_scope) or 1
+    return (
+        Usefulness(
+            useful=useful / n,
+            answered=counts["answered"],
+            partial=counts["partial"],
+            declined=counts["declined"],
+            right_document_cited=cited_right / n,
+            words_said=words_ok / with_words if with_words else 0.0,
+        ),
+        misses,
+    )

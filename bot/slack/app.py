@@ -194,14 +194,16 @@ def build_app(settings: Settings, answers: AnswerService, store: Store) -> Slack
             error,
             exc_info=error,
         )
-        tell_about_error(client, body, reference)
+        tell_about_error(client, body, reference, settings.help_channel)
 
     return SlackApp(
         bolt, registrar, responder, service, notifier, workshops, runs, workers, deliverer, store
     )
 
 
-def tell_about_error(client: WebClient, body: dict, reference: str) -> None:
+def tell_about_error(
+    client: WebClient, body: dict, reference: str, help_channel: str = "#ai-coe-help"
+) -> None:
     event = body.get("event") or {}
     user = (body.get("user") or {}).get("id") or body.get("user_id") or event.get("user")
     channel = (
@@ -211,4 +213,6 @@ def tell_about_error(client: WebClient, body: dict, reference: str) -> None:
         or event.get("channel")
     )
     if user:
-        tell_privately(client, user, channel, blocks.listener_error_message(reference))
+        tell_privately(
+            client, user, channel, blocks.listener_error_message(reference, help_channel)
+        )

@@ -73,10 +73,35 @@ def _expert_button(reference: str, primary: bool = False) -> ButtonElement:
     )
 
 
+def _quoted(answer: Answer) -> str:
+    """Sentences run on; a quoted list's items and a table's rows are bullets."""
+    parts: list[str] = []
+    for s in answer.sentences:
+        cite = "" if s.kind == "more" else f" *[{s.source_number}]*"
+        line = f"{escape(s.text)}{cite}"
+        if s.kind in ("item", "row", "more"):
+            parts.append(f"\n• {line}")
+        else:
+            parts.append(("\n" if parts and parts[-1].startswith("\n•") else " ") + line)
+    return "".join(parts).strip()
+
+
+def _fallback(answer: Answer) -> str:
+    return " ".join(
+        s.text if s.kind == "more" else f"{s.text} [{s.source_number}]" for s in answer.sentences
+    )
+
+
 def answer_message(answer: Answer, reference: str) -> Message:
     if answer.abstained:
         return abstention_message(answer, reference)
-    body = " ".join(f"{escape(s.text)} *[{s.source_number}]*" for s in answer.sentences)
+    partial = answer.outcome == "partial"
+    body = _quoted(answer)
+    if partial:
+        body = (
+            ":mag: _This may not answer your question: it is the closest passage I found in the "
+            "CoE knowledge base._\n" + body
+        )
     blocks: list[Block] = [_section(body)]
     cited = [s for s in answer.sources if s.cited]
     further = [s for s in answer.sources if not s.cited]
@@ -111,7 +136,7 @@ def answer_message(answer: Answer, reference: str) -> Message:
             ]
         )
     )
-    blocks.append(ActionsBlock(elements=[_expert_button(reference)]))
+    blocks.append(ActionsBlock(elements=[_expert_button(reference, primary=partial)]))
     blocks.append(
         ContextBlock(
             elements=[
@@ -122,7 +147,9 @@ def answer_message(answer: Answer, reference: str) -> Message:
             ]
         )
     )
-    fallback = " ".join(f"{s.text} [{s.source_number}]" for s in answer.sentences)
+    fallback = _fallback(answer)
+    if partial:
+        fallback = "This may not answer your question. The closest passage: " + fallback
     return Message(text=fallback, blocks=blocks)
 
 
@@ -150,10 +177,14 @@ def abstention_message(answer: Answer, reference: str) -> Message:
     return Message(text=answer.answer, blocks=blocks)
 
 
-def error_message(reference: str) -> Message:
+def _where_to_ask(help_channel: str) -> str:
+    return f"post the reference in {help_channel}" if help_channel else "tell the CoE team"
+
+
+def error_message(reference: str, help_channel: str = "#ai-coe-help") -> Message:
     text = (
         f"Sorry — something went wrong while I was answering (reference `{reference}`). "
-        "Please try again in a minute; if it keeps happening, post the reference in #ai-coe-help."
+        f"Please try again in a minute; if it keeps happening, {_where_to_ask(help_channel)}."
     )
     return Message(text=text.replace("`", ""), blocks=[_section(f":warning: {text}")])
 
@@ -247,19 +278,18 @@ def not_found_checklist_message(name: str, checklists: list[ChecklistDoc]) -> Me
     return Message(text=text, blocks=[_section(escape(text))])
 
 
-def delivery_failed_message(reference: str) -> Message:
+def delivery_failed_message(reference: str, help_channel: str = "#ai-coe-help") -> Message:
     text = (
         f"Sorry — your answer took too long to reach you, and I gave up trying (reference "
-        f"{reference}). Please ask again; if it keeps happening, post the reference in "
-        "#ai-coe-help."
+        f"{reference}). Please ask again; if it keeps happening, {_where_to_ask(help_channel)}."
     )
     return Message(text=text, blocks=[_section(f":warning: {escape(text)}")])
 
 
-def listener_error_message(reference: str) -> Message:
+def listener_error_message(reference: str, help_channel: str = "#ai-coe-help") -> Message:
     text = (
         f"Sorry — something went wrong with that (reference {reference}). Nothing was "
-        "changed. Please try again; if it keeps happening, post the reference in #ai-coe-help."
+        f"changed. Please try again; if it keeps happening, {_where_to_ask(help_channel)}."
     )
     return Message(text=text, blocks=[_section(f":warning: {escape(text)}")])
 

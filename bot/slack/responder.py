@@ -86,7 +86,10 @@ class Responder:
             )
         except Exception:
             log.exception("answering failed, reference %s", reference)
-            return Reply(blocks.error_message(reference), replace(entry, failed=True))
+            return Reply(
+                blocks.error_message(reference, self.answers.help_channel),
+                replace(entry, failed=True),
+            )
         return Reply(
             blocks.answer_message(answer, reference),
             replace(

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 SHORTCUT_ID = "consult_from_message"
 SHORTCUT_NAME = "File a CoE request about this"
-REFUSAL = "Only CoE staff can triage requests. Ask in #ai-coe-help if you need something changed."
+REFUSAL = "Only CoE staff can triage requests. Ask the CoE team if you need something changed."
 EXPERT_REFUSAL = (
     "That button files a request about someone else's question, so only they can use it. "
     "`/coe consult` files a request of your own."

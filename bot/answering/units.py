@@ -1,0 +1,209 @@
+"""A passage cut into the pieces an answer can quote: sentences, list items and table rows.
+
+Each piece keeps its structure (the heading it sits under, the list it belongs to and the line
+that introduces it, the table's column names) so an answer can quote a whole short list, or a
+table row with its column names, and never glues a heading onto a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SENTENCE = "sentence"
+ITEM = "item"
+ROW = "row"
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(“])")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+•]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
+_HEADING = re.compile(r"^\s*#{1,6}\s+(.*?)\s*#*\s*$")
+_EMPHASIS = re.compile(r"(\*\*|__|`)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)\s]+)\)")
+_URL = re.compile(r"https?://\S+")
+
+
+@dataclass(frozen=True)
+class Unit:
+    text: str
+    kind: str  # sentence | item | row
+    block: int  # paragraphs, lists and tables are numbered blocks within the passage
+    order: int
+    heading: str  # the nearest heading above it ("" when the passage has none)
+    lead: str = ""  # for list items: the line that introduces the list
+    header: tuple[str, ...] = ()  # for table rows: the column names
+    cells: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+    def as_quote(self) -> str:
+        """How it reads in an answer: a row with its column names, else the text."""
+        if self.kind == ROW and self.header and len(self.header) == len(self.cells):
+            # A column without a name (a row label) shows its value alone.
+            pairs = [
+                f"{h}: {c}" if h else c for h, c in zip(self.header, self.cells, strict=True) if c
+            ]
+            return "; ".join(pairs)
+        return self.text
+
+
+def clean(text: str) -> str:
+    """Markdown emphasis and link syntax out; the words stay."""
+    return _EMPHASIS.sub("", _MD_LINK.sub(r"\1", text)).strip()
+
+
+def _looks_like_heading(line: str, following: str | None) -> bool:
+    """A short title-like line with no full stop, above a longer line: an unmarked heading
+    (HTML and PDF extraction loses the '#'), not the start of the next sentence."""
+    words = line.split()
+    if not (1 <= len(words) <= 6) or line[-1:] in ".!?:;,":
+        return False
+    if not line[:1].isupper() or following is None or not following.strip():
+        return False
+    return len(following.split()) > len(words) + 3
+
+
+def split_units(text: str, heading: str = "") -> list[Unit]:
+    """Every quotable piece of a passage, in reading order."""
+    units: list[Unit] = []
+    lines = [raw.rstrip() for raw in text.splitlines()]
+    current_heading = heading
+    block = 0
+    paragraph: list[str] = []
+    header: tuple[str, ...] = ()
+    pending_header: tuple[str, ...] | None = None
+    in_list = False
+    lead = ""
+
+    def add(text: str, kind: str, **extra) -> None:
+        units.append(Unit(clean(text), kind, block, len(units), current_heading, **extra))
+
+    def flush_paragraph() -> None:
+        nonlocal block, lead
+        if not paragraph:
+            return
+        joined = " ".join(part.strip() for part in paragraph)
+        for sentence in _SENTENCE_END.split(joined):
+            if sentence.strip():
+                add(sentence.strip(), SENTENCE)
+        # A paragraph ending in ':' introduces the list that follows it.
+        lead = clean(joined) if joined.rstrip().endswith(":") else ""
+        paragraph.clear()
+        block += 1
+
+    for index, raw in enumerate(lines):
+        line = raw.strip()
+        following = lines[index + 1] if index + 1 < len(lines) else None
+        heading_match = _HEADING.match(line)
+        if not line:
+            flush_paragraph()
+            if in_list:
+                in_list, block = False, block + 1
+            pending_header = None
+            continue
+        if heading_match:
+            flush_paragraph()
+            in_list, lead = False, ""
+            current_heading = clean(heading_match.group(1))
+            block += 1
+            continue
+        if _TABLE_RULE.match(line) and "|" in line:
+            if pending_header is not None:
+                header = pending_header
+                if units and units[-1].kind == ROW and units[-1].cells == pending_header:
+                    units.pop()  # the row above the rule names the columns
+            pending_header = None
+            continue
+        if line.startswith("|"):
+            flush_paragraph()
+            cells = tuple(clean(c) for c in line.strip().strip("|").split("|"))
+            pending_header = cells
+            if not header or len(cells) != len(header):
+                header = header if header and len(cells) == len(header) else ()
+            add(" — ".join(c for c in cells if c), ROW, header=header, cells=cells)
+            continue
+        header = () if not line.startswith("|") else header
+        if _LIST_MARKER.match(line):
+            if not in_list:
+                flush_paragraph()
+                in_list = True
+            item = _LIST_MARKER.sub("", line, count=1)
+            add(item, ITEM, lead=lead)
+            continue
+        if in_list and raw[:1] in (" ", "\t") and units and units[-1].kind == ITEM:
+            # A wrapped list item continues on an indented line.
+            last = units.pop()
+            units.append(
+                Unit(
+                    clean(f"{last.text} {line}"),
+                    ITEM,
+                    last.block,
+                    last.order,
+                    last.heading,
+                    lead=last.lead,
+                )
+            )
+            continue
+        if in_list:
+            in_list, block, lead = False, block + 1, ""
+        if not paragraph and _looks_like_heading(line, following):
+            flush_paragraph()
+            current_heading = clean(line)
+            block += 1
+            continue
+        paragraph.append(line)
+    flush_paragraph()
+    return [u for u in units if u.text]
+
+
+# -- what is not an answer ---------------------------------------------------------------
+
+_NON_ANSWER_HEADINGS = re.compile(
+    r"\b(references?|further reading|see also|resources|bibliography|citations?|sources|"
+    r"acknowledge?ments?|licen[cs]e|copyright|changelog|change log|contributors?|"
+    r"related (links|pages|documents)|footnotes?|table of contents|contents)\b",
+    re.IGNORECASE,
+)
+_BOILERPLATE_OPENER = re.compile(
+    r"^(this|the following|these|the present|in this)\s+(\w+\s+){0,3}?"
+    r"(document|standard|guide|page|section|playbook|policy|checklist|chapter|article|"
+    r"paper|report|note|notes|handbook|runbook|catalogue|catalog|faq|glossary|charter|post)s?\b"
+    r"[^.]{0,80}\b(describes?|defines?|explains?|outlines?|covers?|sets out|provides?|"
+    r"contains?|lists?|summari[sz]es?|introduces?|presents?|documents?|is for|is about)\b",
+    re.IGNORECASE,
+)
+_LICENCE = re.compile(
+    r"(licen[cs]ed under|creative commons|cc[- ]by|all rights reserved|spdx-license|"
+    r"apache license|mit license|gnu general public|copyright ©|\(c\) \d{4}|©\s*\d{4})",
+    re.IGNORECASE,
+)
+_LINK_LEAD = re.compile(
+    r"^(see|read|more|source|sources|reference|references|link|via)\b[:\s]", re.IGNORECASE
+)
+
+
+def is_non_answer(unit: Unit) -> bool:
+    """Questions, openers about the document itself, references, licence lines, bare links."""
+    text = unit.text
+    if unit.kind == SENTENCE and text.rstrip().endswith("?"):
+        return True  # an FAQ's question restates the asker's; its answer follows it
+    if _NON_ANSWER_HEADINGS.search(unit.heading or ""):
+        return True
+    if _BOILERPLATE_OPENER.match(text) or _LICENCE.search(text):
+        return True
+    without_links = _URL.sub("", text)
+    if len(without_links.split()) < max(2, len(text.split()) // 3):
+        return True  # mostly a link
+    if _LINK_LEAD.match(text) and (_URL.search(text) or len(text.split()) <= 8):
+        return True
+    return bool(re.fullmatch(r"[\W\d_]+", text))
+
+
+def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
+    wa = set(re.findall(r"\w+", a.lower()))
+    wb = set(re.findall(r"\w+", b.lower()))
+    if not wa or not wb:
+        return a.strip() == b.strip()
+    return len(wa & wb) / len(wa | wb) >= threshold
