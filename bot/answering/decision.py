@@ -11,7 +11,8 @@ Which calibration applies, first found wins:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -27,12 +28,83 @@ TOP_PASSAGES = 3
 CONCENTRATION_DEPTH = 5
 
 # similarity carries weight 1; the others are fitted relative to it.
-FEATURES = ("coverage", "agreement", "concentration")
+FEATURES = ("coverage", "agreement", "concentration", "unknown")
+
+# Everyday workplace abbreviations: their absence from a knowledge base says nothing.
+_COMMON_ABBREVIATIONS = frozenset(
+    [
+        "pm",
+        "pr",
+        "em",
+        "dm",
+        "ama",
+        "faq",
+        "eod",
+        "eow",
+        "asap",
+        "fyi",
+        "eta",
+        "okr",
+        "okrs",
+        "kpi",
+        "kpis",
+        "hr",
+        "it",
+        "qa",
+        "ui",
+        "ux",
+        "api",
+        "apis",
+        "ai",
+        "ml",
+        "llm",
+        "llms",
+        "ceo",
+        "cto",
+        "cfo",
+        "coo",
+        "vp",
+        "svp",
+        "tl",
+        "dr",
+        "tldr",
+        "wfh",
+        "ooo",
+        "pto",
+        "id",
+        "ids",
+        "url",
+        "urls",
+        "pdf",
+        "csv",
+        "json",
+        "sql",
+        "us",
+        "uk",
+        "eu",
+        "q1",
+        "q2",
+        "q3",
+        "q4",
+        "h1",
+        "h2",
+        "fy",
+        "ok",
+        "tbd",
+        "n/a",
+    ]
+)
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9+&._-]*[A-Za-z0-9]")
 
 
 class Calibration(BaseModel):
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"coverage": 0.3, "agreement": 0.2, "concentration": 0.0}
+        default_factory=lambda: {
+            "coverage": 0.3,
+            "agreement": 0.2,
+            "concentration": 0.0,
+            "unknown": 0.0,
+        }
     )
     threshold: float = 0.6
     # Between threshold - partial_margin and threshold the closest passage is shown as a
@@ -91,12 +163,36 @@ def term_coverage(
     return sum(idf[t] for t in known if t in present) / total
 
 
+def unknown_names(question: str, known: Callable[[str], bool]) -> int:
+    """Names in the question the knowledge base never mentions (0, 1 or 2).
+
+    "Do we have a BAA with provider B?", "the NIST RMF", "A100s or H100s": a question about
+    something the documents never name is rarely answered by them, however close its other
+    words are. Only name-shaped words count (acronyms, digits, capitals mid-sentence), so
+    paraphrases and typos in ordinary words do not.
+    """
+    found = 0
+    for position, match in enumerate(_TOKEN.finditer(question)):
+        token = match.group(0)
+        shaped = (
+            sum(ch.isupper() for ch in token) >= 2
+            or any(ch.isdigit() for ch in token)
+            or (position > 0 and token[:1].isupper())
+        )
+        if not shaped or token.lower() in _COMMON_ABBREVIATIONS or len(token) < 2:
+            continue
+        if not known(token):
+            found += 1
+    return min(found, 2)
+
+
 def evidence_for(
     retrieval: Retrieval,
     chunks: list[ChunkRecord],
     query_terms: list[str],
     passage_terms: Mapping[str, frozenset[str]],
     idf: Mapping[str, float],
+    unknown: int = 0,
 ) -> dict[str, float]:
     dense_docs = [chunks[h.position].doc_id for h in retrieval.dense]
     lexical_docs = [chunks[h.position].doc_id for h in retrieval.lexical]
@@ -109,12 +205,13 @@ def evidence_for(
         "agreement": float(bool(dense_docs and lexical_docs and dense_docs[0] == lexical_docs[0])),
         # Answers live in one document; off-topic hits scatter across many.
         "concentration": head.count(head[0]) / len(head) if head else 0.0,
+        "unknown": float(unknown),
     }
 
 
 def confidence(features: Mapping[str, float], calibration: Calibration) -> float:
     return features["similarity"] + sum(
-        calibration.weights.get(name, 0.0) * features[name] for name in FEATURES
+        calibration.weights.get(name, 0.0) * features.get(name, 0.0) for name in FEATURES
     )
 
 

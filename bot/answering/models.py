@@ -45,6 +45,7 @@ class Evidence(BaseModel):
     coverage: float = 0.0  # share of the question's words found in the best passages
     agreement: float = 0.0  # 1 when dense and keyword search agree on the top document
     concentration: float = 0.0  # share of the top passages from the top document
+    unknown: float = 0.0  # names in the question the knowledge base never mentions (0-2)
     confidence: float = 0.0
 
 

@@ -29,6 +29,7 @@ from bot.answering.decision import (
     idf_table,
     load_calibration,
     resolve_calibration,
+    unknown_names,
 )
 from bot.answering.intent import question_intent
 from bot.answering.models import Answer
@@ -193,7 +194,12 @@ class AnswerService:
         result = self.retrieve(query, staff, vector=vector)
         query_terms = terms(question[:MAX_QUESTION_CHARS])
         features = evidence_for(
-            result, loaded.index.chunks, query_terms, loaded.passage_terms, loaded.idf
+            result,
+            loaded.index.chunks,
+            query_terms,
+            loaded.passage_terms,
+            loaded.idf,
+            unknown=unknown_names(question, lambda word: all(t in loaded.idf for t in terms(word))),
         )
         calibration = self.calibration
         evidence, verdict = decide(features, calibration)

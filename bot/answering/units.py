@@ -193,12 +193,22 @@ def is_non_answer(unit: Unit) -> bool:
         return True
     if _BOILERPLATE_OPENER.match(text) or _LICENCE.search(text):
         return True
+    if _CODE.search(text) or _symbol_heavy(text):
+        return True  # code and console output read as noise in a chat answer
     without_links = _URL.sub("", text)
     if len(without_links.split()) < max(2, len(text.split()) // 3):
         return True  # mostly a link
     if _LINK_LEAD.match(text) and (_URL.search(text) or len(text.split()) <= 8):
         return True
     return bool(re.fullmatch(r"[\W\d_]+", text))
+
+
+_CODE = re.compile(r"(^\s*(>>>|\$ |\.\.\. |#!|import \w|from [\w.]+ import|def \w|class \w)|dtype:)")
+
+
+def _symbol_heavy(text: str) -> bool:
+    symbols = sum(1 for ch in text if ch in "=()[]{}<>;_#*/\\|")
+    return len(text) > 20 and symbols / len(text) > 0.15
 
 
 def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:

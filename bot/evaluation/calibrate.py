@@ -17,6 +17,7 @@ GRID = {
     "coverage": (0.0, 0.1, 0.2, 0.3, 0.5),
     "agreement": (0.0, 0.05, 0.1, 0.15, 0.2),
     "concentration": (0.0, 0.1, 0.2, 0.3),
+    "unknown": (0.0, -0.05, -0.1, -0.15, -0.2),
 }
 
 Features = Mapping[str, float]
