@@ -48,8 +48,33 @@ def test_units_strip_markup_and_drop_lead_ins():
         "Some bold claim here today.",
         "Another one follows it.",
         "Item one to do",
-        "c — d e f",
+        "a: c; b: d e f",  # a table row keeps its column names
     ]
+
+
+def test_quotes_keep_structure_and_leave_out_non_answers():
+    from bot.answering.units import ITEM, is_non_answer, split_units
+
+    text = (
+        "Description\n"
+        "Agents with memory can be poisoned by what they store between sessions.\n\n"
+        "This page describes the risks of agent memory and how to prevent them.\n\n"
+        "Root causes:\n- Trust\n- No expiry\n- Shared stores\n\n"
+        "How do we know it happened?\n\n"
+        "## References\n\n- https://example.org/paper\n\n"
+        "Licensed under CC BY 4.0.\n\n"
+        ">>> memory.clear(session='x')\n"
+    )
+    pieces = split_units(text)
+    first = pieces[0]
+    assert first.text.startswith("Agents with memory") and first.heading == "Description"
+    items = [u for u in pieces if u.kind == ITEM and not is_non_answer(u)]
+    assert [u.text for u in items] == ["Trust", "No expiry", "Shared stores"]
+    assert {u.lead for u in items} == {"Root causes:"}
+    quotable = units(text)
+    assert "Trust" in quotable  # short list items are kept
+    for left_out in ("This page describes", "How do we know", "https://", "Licensed", ">>>"):
+        assert not any(left_out in q for q in quotable), left_out
 
 
 def test_ranking_metrics():

@@ -195,8 +195,7 @@ def is_non_answer(unit: Unit) -> bool:
         return True
     if _CODE.search(text) or _symbol_heavy(text):
         return True  # code and console output read as noise in a chat answer
-    without_links = _URL.sub("", text)
-    if len(without_links.split()) < max(2, len(text.split()) // 3):
+    if _URL.search(text) and len(_URL.sub("", text).split()) < max(3, len(text.split()) // 2):
         return True  # mostly a link
     if _LINK_LEAD.match(text) and (_URL.search(text) or len(text.split()) <= 8):
         return True
