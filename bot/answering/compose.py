@@ -32,6 +32,7 @@ CHECKLIST_RANK = 3
 SEMANTIC_CANDIDATES = 6  # units embedded per answer: each costs ~4 ms on 2 cores
 SEMANTIC_WEIGHT = 0.8
 MAX_LIST_ITEMS = 8
+LIST_PREFERENCE = 0.3  # how far a list may trail the best sentence and still be the answer
 MAX_TABLE_ROWS = 3
 
 # Scores the meaning of candidate texts against the question (cosine), or None to skip.
@@ -104,7 +105,13 @@ def _candidates(
     if semantic is None or not found:
         return found
     head = found[:SEMANTIC_CANDIDATES]
-    meanings = semantic([c.text for c in head])
+    # A list item means little alone ("Drift"): judge it with the line that introduces it.
+    meanings = semantic(
+        [
+            f"{c.unit.lead or c.unit.heading} {c.text}" if c.unit.kind == ITEM else c.text
+            for c in head
+        ]
+    )
     head = [
         _Candidate(c.unit, c.passage_rank, c.score + SEMANTIC_WEIGHT * m)
         for c, m in zip(head, meanings, strict=True)
@@ -158,10 +165,14 @@ def pick_quotes(
     if not ranked:
         return []
     best = ranked[0]
-    wants_list = intent is Intent.LIST or (intent is Intent.HOW and best.unit.lead != "")
-    if best.unit.kind == ITEM and (wants_list or len(ranked) < 2 or best.unit.words < 4):
-        return _list_answer(best, passages)[: max(limit, MAX_LIST_ITEMS + 2)]
-    if best.unit.kind == ITEM and intent is Intent.LIST:
+    if intent in (Intent.LIST, Intent.HOW) and best.unit.kind != ITEM:
+        # A list-shaped question is answered by a list that comes close to the best sentence.
+        item = next((c for c in ranked if c.unit.kind == ITEM and c.passage_rank < 2), None)
+        allowance = LIST_PREFERENCE if intent is Intent.HOW else 2 * LIST_PREFERENCE
+        if item is not None and item.score >= best.score - allowance:
+            best = item
+    wants_list = intent in (Intent.LIST, Intent.HOW) or best.unit.words < 4
+    if best.unit.kind == ITEM and (wants_list or len(ranked) < 2):
         return _list_answer(best, passages)
     if best.unit.kind == ROW and best.unit.header:
         return _table_answer(best, ranked)
@@ -170,6 +181,8 @@ def pick_quotes(
     for candidate in ranked:
         if per_passage.get(candidate.passage_rank, 0) >= MAX_PER_PASSAGE:
             continue
+        if candidate.unit.kind == ITEM and candidate.unit.words < 4:
+            continue  # a short item ("Drift") only makes sense inside its list
         if any(near_duplicate(candidate.text, c.text) for c in chosen):
             continue
         chosen.append(candidate)

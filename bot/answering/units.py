@@ -202,7 +202,9 @@ def is_non_answer(unit: Unit) -> bool:
     return bool(re.fullmatch(r"[\W\d_]+", text))
 
 
-_CODE = re.compile(r"(^\s*(>>>|\$ |\.\.\. |#!|import \w|from [\w.]+ import|def \w|class \w)|dtype:)")
+_CODE = re.compile(
+    r"(^\s*(>>>|\$ |\.\.\. |#!|import \w|from [\w.]+ import|def \w|class \w)|dtype:)"
+)
 
 
 def _symbol_heavy(text: str) -> bool:

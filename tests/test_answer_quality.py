@@ -1,0 +1,156 @@
+"""What people read: the quotes answer the question, in the shape it asks for (issue 9).
+
+Each test writes a small knowledge base the way real ones look, ingests it through the CLI and
+asks through `coe ask --json`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import doc
+
+POISONING = """## Description
+
+Memory poisoning happens when an attacker plants instructions in an agent's long-term memory.
+The planted text is replayed in later sessions, where the agent treats it as trusted context.
+
+## Example attack scenario
+
+An attacker files a support ticket whose text tells the agent to forward invoices to an
+outside address; weeks later the agent recalls the note and follows it.
+
+## Prevention and mitigation
+
+- Validate and sanitise everything before it is written to memory.
+- Expire stored memories after a fixed retention period.
+- Keep each user's memory in a separate store.
+
+## References
+
+- https://example.org/papers/memory-poisoning
+- See also the agent security overview at https://example.org/agents
+"""
+
+INCIDENTS = """Our review of last year's model incidents found the same few causes again and again.
+
+Common root causes:
+
+- Drift
+- Stale prompts
+- No owner
+- Missing evals
+
+Each cause has a playbook in the operations handbook.
+"""
+
+TIERS = """The number of red-teamers depends on the risk tier of the feature.
+
+| Tier | Red-teamers | Duration |
+|------|-------------|----------|
+| Low | 0 | none |
+| Medium | 2 | half a day |
+| High | 4 | three to five days |
+"""
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory, cli) -> Path:
+    root = tmp_path_factory.mktemp("quality")
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "memory-poisoning.md").write_text(doc("Agent memory poisoning", POISONING))
+    (docs / "incident-review.md").write_text(doc("Model incident review", INCIDENTS))
+    (docs / "red-teaming.md").write_text(doc("Red-teaming by tier", TIERS))
+    (docs / "LLM10_UnboundedConsumption.md").write_text(
+        "## Risk\n\nUnbounded consumption lets one caller exhaust the model budget for all.\n"
+    )
+    data = root / "data"
+    result = cli("ingest", str(docs), "--data-dir", str(data))
+    assert result.exit_code == 0, result.output
+    return data
+
+
+def _ask(cli, kb: Path, question: str, env: dict | None = None) -> dict:
+    return cli.json("ask", question, "--data-dir", str(kb), env=env)
+
+
+def test_a_how_question_is_answered_from_the_mitigation_section(cli, kb):
+    answer = _ask(cli, kb, "how do we prevent memory poisoning in our agent?")
+    assert answer["outcome"] == "answered"
+    text = answer["answer"]
+    assert "Validate and sanitise" in text or "Expire stored memories" in text
+    assert "files a support ticket" not in text  # the attack scenario is not the answer
+
+
+def test_a_list_of_short_items_is_quoted_whole(cli, kb):
+    answer = _ask(cli, kb, "what are the common root causes of model incidents?")
+    quoted = [s["text"] for s in answer["sentences"] if s["kind"] == "item"]
+    assert quoted == ["Drift", "Stale prompts", "No owner", "Missing evals"]
+
+
+def test_a_table_answer_keeps_its_column_names(cli, kb):
+    answer = _ask(cli, kb, "how many red-teamers does a medium tier feature need?")
+    rows = [s["text"] for s in answer["sentences"] if s["kind"] == "row"]
+    assert "Tier: Medium; Red-teamers: 2; Duration: half a day" in rows
+
+
+def test_reference_lines_and_links_are_never_quoted(cli, kb):
+    answer = _ask(cli, kb, "is there a paper or overview about memory poisoning of agents?")
+    assert "https://" not in answer["answer"] and "See also" not in answer["answer"]
+
+
+def test_a_file_without_a_title_gets_a_readable_one(cli, kb):
+    answer = _ask(cli, kb, "can one caller exhaust the model budget with unbounded consumption?")
+    titles = {s["title"] for s in answer["sources"]}
+    assert "LLM10 Unbounded Consumption" in titles
+
+
+def test_chat_json_prints_one_object_per_question_with_its_outcome(cli, kb):
+    result = cli(
+        "chat",
+        "--json",
+        "--data-dir",
+        str(kb),
+        input="how do we prevent memory poisoning in our agent?\nwho won the cup final in 1966?\n",
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [line["outcome"] for line in lines] == ["answered", "declined"]
+    assert lines[0]["sources"] and lines[0]["question"].startswith("how do we prevent")
+
+
+def test_sources_without_a_url_link_to_the_configured_base(cli, kb):
+    answer = _ask(
+        cli,
+        kb,
+        "how do we prevent memory poisoning in our agent?",
+        env={"COE_SOURCE_BASE_URL": "https://git.example.com/kb/blob/main/"},
+    )
+    assert answer["sources"][0]["url"] == "https://git.example.com/kb/blob/main/memory-poisoning.md"
+
+
+def test_a_partial_answer_says_it_may_not_answer_and_quotes_one_passage(cli, kb, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(kb, data)
+    # A team's own calibration (what `coe eval --calibrate` writes) with a wide middle ground.
+    (data / "calibration.json").write_text(
+        json.dumps(
+            {
+                "weights": {"coverage": 0.0, "agreement": 0.0, "concentration": 0.0},
+                "threshold": 5.0,
+                "partial_margin": 5.0,
+                "fitted_on": "test",
+            }
+        )
+    )
+    answer = _ask(cli, data, "how do we prevent memory poisoning in our agent?")
+    assert answer["outcome"] == "partial" and not answer["abstained"]
+    assert len([s for s in answer["sentences"] if s["kind"] == "sentence"]) <= 1
+    shown = cli("ask", "how do we prevent memory poisoning in our agent?", "--data-dir", str(data))
+    assert "may not answer your question" in shown.stdout
