@@ -274,7 +274,7 @@ class _Markdown:
             if isinstance(child, Tag):
                 self.element(child)
             elif isinstance(child, NavigableString) and type(child) is NavigableString:
-                self.inline.append(str(child))
+                self.inline.append(str(child).replace("\n", " "))
 
     def element(self, tag: Any) -> None:
         name = tag.name
@@ -395,7 +395,7 @@ def _inline_text(tag: Any, parts: list[str]) -> None:
             else:
                 _inline_text(child, parts)
         elif isinstance(child, NavigableString) and type(child) is NavigableString:
-            parts.append(str(child))
+            parts.append(str(child).replace("\n", " "))  # only <br> breaks a line
 
 
 def _table_rows(table: Any, text_of: Any) -> list[list[str]] | None:
