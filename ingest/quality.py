@@ -7,7 +7,8 @@ table's |---| rule or inside a code fence. It counts as clutter when it is:
 - punctuation only (no letter or digit: "....", "* * *", "|  |"),
 - a page number ("12", "Page 3 of 9", "- 4 -", "xii") or a table-of-contents line
   ("Introduction ........ 3"),
-- a lone fragment outside a list or table: one word, or a token of at most two characters,
+- a lone fragment outside a list or table: one word (not counting scripts written without
+  spaces), or at most two characters,
 - a paragraph line repeated three times or more (digits ignored): a running header left behind.
 
 A file warns when at least `MIN_LINES` content lines are there and `CLUTTER_WARN` of them are
@@ -21,9 +22,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-CLUTTER_WARN = 0.25
+CLUTTER_WARN = 0.3
 ODD_WARN = 0.02
-MIN_LINES = 5
+MIN_LINES = 10
 
 _PAGE_NUMBER = re.compile(
     r"^(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$"
@@ -38,6 +39,14 @@ _HEADING = re.compile(r"^#{1,6}\s")
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _ODD = re.compile(r"[\ufffd\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f]|\(cid:\d+\)")
+
+
+_UNSPACED_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+
+
+def _fragment(line: str) -> bool:
+    """One word alone (scripts written without spaces excepted)."""
+    return len(line.split()) == 1 and not _UNSPACED_SCRIPT.search(line)
 
 
 def is_page_number(line: str) -> bool:
@@ -116,7 +125,7 @@ def measure(body: str, chars_extracted: int) -> Quality:
             not re.search(r"\w", bare)
             or is_page_number(bare)
             or TOC_LINE.match(bare)
-            or (kind == "text" and (len(bare.split()) == 1 or len(bare) <= 2))
+            or (kind == "text" and (len(bare) <= 2 or _fragment(bare)))
             or (kind == "text" and repeats[_repeat_key(text)] >= 3)
         ):
             clutter += 1
