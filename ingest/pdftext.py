@@ -33,6 +33,7 @@ _BULLET = re.compile(
 )
 _NUMBERED = re.compile(r"^(?:\(?\d{1,2}[.)]|\(?[a-z][.)]|\([ivx]{1,4}\))\s+(?=\S)")
 _NUMBERED_HEADING = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+[A-Z]")
+_SECTION_NUMBER = re.compile(r"^\d{1,2}\.\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z]")
 _ENDS_SENTENCE = re.compile(r"[.!?:;][\"'”’)\]]*$")
 _ENDS_STRONGLY = re.compile(r"[.!?][\"'”’)\]]*$")
 _CONTENTS = re.compile(r"^(?:table of )?contents$", re.IGNORECASE)
@@ -123,12 +124,12 @@ def _strip_pages(pages: list[list[str]], removed: _Removed) -> list[list[str]]:
         kept: list[str] = []
         for i, line in enumerate(lines):
             key = _repeat_key(line)
+            if i in zone and is_page_number(line):
+                removed.page_numbers += 1
+                continue
             if i in zone and key in running:
                 removed.running[key] += 1
                 removed.running_text.setdefault(key, line)
-                continue
-            if i in zone and is_page_number(line):
-                removed.page_numbers += 1
                 continue
             if TOC_LINE.match(line):
                 removed.toc_lines += 1
@@ -168,6 +169,12 @@ class _Writer:
         self.blocks.append((kind, text))
         self.open = kind if kind != "h" else None
         self.last = text
+
+    def heading(self, text: str, width: int) -> None:
+        # A short line alone just before a heading is a heading too (a title above a section).
+        if self.blocks and self.blocks[-1][0] == "p" and _label(self.blocks[-1][1], width):
+            self.blocks[-1] = ("h", self.blocks[-1][1])
+        self.start("h", text)
 
     def extend(self, line: str) -> None:
         kind, text = self.blocks[-1]
@@ -218,7 +225,7 @@ def clean_pdf_text(page_texts: list[str]) -> tuple[str, list[str]]:
         items.append(None)
     filled = [x for x in items if x]
     followed_by_blank = sum(1 for a, b in itertools.pairwise(items) if a and b == "")
-    doubled = len(filled) >= 6 and followed_by_blank > 0.6 * len(filled)
+    doubled = len(filled) >= 3 and followed_by_blank > 0.6 * len(filled)
     width = _typical_width(filled)
     words = _word_runs(items)
     following = _next_lines(items)
@@ -244,14 +251,16 @@ def clean_pdf_text(page_texts: list[str]) -> tuple[str, list[str]]:
             writer.start("li", item)
         elif writer.open and in_run and not _ENDS_STRONGLY.search(writer.last):
             writer.extend(item)
+        elif _SECTION_NUMBER.match(item) and len(item) <= 80 and not item.endswith("."):
+            writer.heading(item, width)  # "2.1 Directory layout": a heading wherever it falls
         elif (
             i not in words
             and _looks_like_heading(item, following[i], width)
-            and (not writer.open or _ends_paragraph(writer.last, width) or after_break)
+            and (not writer.open or _ends_paragraph(writer.last, width, item) or after_break)
         ):
-            writer.start("h", item)
+            writer.heading(item, width)
         elif (writer.open == "p" and not _ends_paragraph(writer.last, width, item)) or (
-            writer.open == "li" and item[:1].islower()
+            writer.open == "li" and not _ends_paragraph(writer.last, width, item)
         ):
             writer.extend(item)
         else:
@@ -280,6 +289,10 @@ def _ends_paragraph(previous: str, width: int, line: str = "") -> bool:
         and line[:1].isupper()
         and not previous.endswith((",", "-", "–", "("))
     )
+
+
+def _label(text: str, width: int) -> bool:
+    return len(text) < 0.6 * width and not _ENDS_SENTENCE.search(text) and text[:1].isupper()
 
 
 def _looks_like_heading(line: str, following: str, width: int) -> bool:
