@@ -15,9 +15,24 @@ from typing import TypedDict
 
 from ingest.errors import DocumentError
 from ingest.limits import ParseLimits, human_size
+from ingest.pdftext import clean_pdf_text
+from ingest.tables import markdown_table
 
-_HTML_META_KEYS = ("title", "type", "owner", "review_by", "audience", "tags", "url")
-_HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "td", "th", "dt", "dd"]
+_HTML_META_KEYS = (
+    "title",
+    "type",
+    "owner",
+    "review_by",
+    "audience",
+    "tags",
+    "url",
+    "description",
+    "author",
+    "keywords",
+    "last_modified",
+)
+# <meta property="…"> of Open Graph and articles, as front matter keys.
+_HTML_META_PROPERTIES = {"article:modified_time": "last_modified", "og:description": "summary"}
 
 # Word's XML packs ~5-20 times; far beyond that, a part is almost surely built to explode.
 MAX_COMPRESSION_RATIO = 200
@@ -31,6 +46,8 @@ class Extracted(TypedDict):
     header: dict[str, str]
     body: str
     title: str | None
+    notes: list[str]  # what the reader did that the author may want to know
+    raw_chars: int  # characters of text the format gave, before clean-up
 
 
 def decode_text(data: bytes) -> str:
@@ -54,29 +71,18 @@ def extract_html(data: bytes) -> Extracted:
     # The input is bounded by COE_MAX_FILE_MB; the tree built from it by the process limits.
     from bs4 import BeautifulSoup
 
+    from ingest.htmltext import html_to_markdown
+
     soup = BeautifulSoup(decode_text(data), "html.parser")
     header: dict[str, str] = {}
     for tag in soup.find_all("meta"):
         name = str(tag.get("name") or "").strip().lower().replace("-", "_")
-        if name in _HTML_META_KEYS and tag.get("content"):
-            header[name] = str(tag["content"])
-    page_title = soup.title.get_text(" ", strip=True) if soup.title else None
-    for tag in soup(["script", "style", "noscript", "template", "head"]):
-        tag.decompose()
-    lines: list[str] = []
-    for element in (soup.body or soup).find_all(_HTML_BLOCKS):
-        if element.find(_HTML_BLOCKS):
-            continue  # a container of other blocks: its children are visited on their own
-        text = element.get_text(" ", strip=True)
-        if not text:
-            continue
-        if element.name[0] == "h" and element.name[1:].isdigit():
-            lines.append(f"\n{'#' * int(element.name[1:])} {text}\n")
-        elif element.name == "li":
-            lines.append(f"- {text}")
-        else:
-            lines.append(f"{text}\n")
-    return Extracted(header=header, body="\n".join(lines), title=page_title or None)
+        name = _HTML_META_PROPERTIES.get(str(tag.get("property") or "").lower(), name)
+        if name in _HTML_META_KEYS + tuple(_HTML_META_PROPERTIES.values()) and tag.get("content"):
+            header.setdefault(name, str(tag["content"]))
+    raw_chars = len(" ".join((soup.body or soup).get_text(" ").split()))
+    body, title, notes = html_to_markdown(soup)
+    return Extracted(header=header, body=body, title=title, notes=notes, raw_chars=raw_chars)
 
 
 def _pdf_page_texts(reader, limits: ParseLimits) -> list[str]:
@@ -114,10 +120,16 @@ def extract_pdf(data: bytes, limits: ParseLimits) -> Extracted:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError) as error:
         raise DocumentError(f"not a readable PDF: {error}") from None
-    text = "\n\n".join(texts)
-    if not re.search(r"\w", text):
+    if not any(re.search(r"\w", text) for text in texts):
         raise DocumentError("PDF has no extractable text (a scanned image?)")
-    return Extracted(header={}, body=text, title=str(info_title) if info_title else None)
+    body, notes = clean_pdf_text(texts)
+    return Extracted(
+        header={},
+        body=body,
+        title=str(info_title).strip() or None if info_title else None,
+        notes=notes,
+        raw_chars=sum(len(t) for t in texts),
+    )
 
 
 def check_docx_archive(archive: zipfile.ZipFile, limits: ParseLimits) -> None:
@@ -169,27 +181,61 @@ def _too_many_paragraphs(limits: ParseLimits) -> DocumentError:
     )
 
 
+def _docx_paragraph(paragraph) -> str | None:
+    text = " ".join(paragraph.text.split())
+    if not text:
+        return None
+    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    level = re.match(r"Heading (\d)", style)
+    properties = paragraph._p.pPr
+    numbered = properties is not None and properties.numPr is not None
+    if style == "Title":
+        return f"\n# {text}\n"
+    if level:
+        return f"\n{'#' * min(int(level.group(1)) + 1, 6)} {text}\n"
+    if style.startswith("List") or numbered:
+        return f"- {text}"
+    return f"\n{text}\n"
+
+
+def _docx_table(table) -> str:
+    """A Markdown table; a merged cell (python-docx repeats one cell object across the columns
+    it spans) is written once, in its first column. A one-column table is a text box."""
+    rows: list[list[str]] = []
+    for row in table.rows:
+        seen: set[int] = set()
+        cells: list[str] = []
+        for cell in row.cells:
+            if id(cell._tc) in seen:
+                cells.append("")
+                continue
+            seen.add(id(cell._tc))
+            cells.append(" ".join(cell.text.split()))
+        if any(cells):
+            rows.append(cells)
+    if not rows:
+        return ""
+    if max(len(r) - r.count("") for r in rows) < 2 or len(rows) < 2:
+        return "\n" + "\n\n".join(" ".join(c for c in r if c) for r in rows) + "\n"
+    return "\n" + markdown_table(rows) + "\n"
+
+
 def _docx_lines(document, limits: ParseLimits) -> list[str]:
+    """Paragraphs and tables in the order the document has them."""
+    from docx.table import Table
+
     lines: list[str] = []
-    for number, paragraph in enumerate(document.paragraphs):
-        if number >= limits.max_paragraphs:
-            raise _too_many_paragraphs(limits)
-        text = paragraph.text.strip()
-        if not text:
+    paragraphs = 0
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            lines.append(_docx_table(block))
             continue
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
-        level = re.match(r"Heading (\d)", style)
-        if style == "Title":
-            lines.append(f"\n# {text}\n")
-        elif level:
-            lines.append(f"\n{'#' * (int(level.group(1)) + 1)} {text}\n")
-        elif style.startswith("List"):
-            lines.append(f"- {text}")
-        else:
-            lines.append(f"{text}\n")
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text.strip() for cell in row.cells))
+        paragraphs += 1
+        if paragraphs > limits.max_paragraphs:
+            raise _too_many_paragraphs(limits)
+        line = _docx_paragraph(block)
+        if line is not None:
+            lines.append(line)
     return lines
 
 
@@ -212,7 +258,8 @@ def extract_docx(data: bytes, limits: ParseLimits) -> Extracted:
         ) from None
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
         raise DocumentError(f"not a readable Word (.docx) file: {error}") from None
-    return Extracted(header={}, body="\n".join(lines), title=core_title)
+    body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return Extracted(header={}, body=body, title=core_title, notes=[], raw_chars=len(body))
 
 
 FORMAT_NAMES = {"html": "HTML page", "pdf": "PDF", "docx": "Word (.docx) file"}

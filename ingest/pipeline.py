@@ -34,7 +34,8 @@ from ingest.index_store import (
     write_generation,
 )
 from ingest.limits import ParseLimits
-from ingest.readers import LoadedDocument, parse_document
+from ingest.quality import Quality
+from ingest.readers import READER_VERSION, LoadedDocument, parse_document
 from ingest.records import ChunkRecord, FileEntry, Manifest, chunk_id
 from ingest.safe_open import read_below
 from ingest.sandbox import ParserSandbox
@@ -56,6 +57,13 @@ class FileResult:
     path: str
     outcome: Outcome
     reason: str = ""
+    notes: tuple[str, ...] = ()  # said about a file that was read; never a failure
+    quality: Quality | None = None  # of the text taken from a file that was read
+
+    @property
+    def warning(self) -> str | None:
+        """Why the file's text looks garbled, if it does; it is indexed all the same."""
+        return self.quality.warning() if self.quality and self.quality.garbled else None
 
 
 @dataclass
@@ -73,8 +81,14 @@ class IngestReport:
     def failed(self) -> list[FileResult]:
         return [r for r in self.results if r.outcome is Outcome.FAILED]
 
+    @property
+    def warned(self) -> list[FileResult]:
+        return [r for r in self.results if r.warning]
+
     def summary(self) -> str:
         parts = [f"{self.count(o)} {o.value}" for o in Outcome]
+        warned = len(self.warned)
+        parts.append(f"{warned} warning{'' if warned == 1 else 's'}")
         return ", ".join(parts) + f" ({self.chunks_embedded} chunks embedded)"
 
 
@@ -122,6 +136,7 @@ def _records_for(found: Candidate, document: LoadedDocument) -> list[ChunkRecord
                 url=url,
                 owner=meta.owner,
                 review_by=meta.review_by,
+                modified=meta.modified,
                 audience=audience,
                 doc_type=meta.type.value if meta.type else None,
                 tags=meta.tags,
@@ -159,6 +174,10 @@ def _entry_for(
         source=str(meta.url) if meta.url else item.doc_id,
         owner=meta.owner,
         review_by=meta.review_by,
+        modified=meta.modified,
+        description=meta.description,
+        tags=meta.tags,
+        reader=READER_VERSION,
         checklist=parse_checklist(document.body, document.title),
         chunk_ids=[r.id for r in records],
     )
@@ -170,21 +189,27 @@ def _ingest_file(
     scan: _Scan,
     max_bytes: int,
     parser: ParserSandbox,
-) -> Outcome:
+) -> FileResult:
     if item.refusal is not None:
         raise RefusedError(item.refusal)
     # Read once, bounded; the hash and the parse both use these bytes.
     data = read_below(item.root, item.parts, max_bytes)
     sha = hashlib.sha256(data).hexdigest()
     key = str(item.path)
-    if old is not None and old.sha256 == sha and old.doc_id == item.doc_id:
+    if (
+        old is not None
+        and old.sha256 == sha
+        and old.doc_id == item.doc_id
+        and old.reader == READER_VERSION
+    ):
         scan.manifest.files[key] = old
-        return Outcome.UNCHANGED
+        return FileResult(key, Outcome.UNCHANGED)
     document = parse_document(item.path, item.suffix, data, parser)
     records = _records_for(item, document)
     scan.fresh[key] = records
     scan.manifest.files[key] = _entry_for(item, sha, len(data), document, records)
-    return Outcome.ADDED if old is None else Outcome.UPDATED
+    outcome = Outcome.ADDED if old is None else Outcome.UPDATED
+    return FileResult(key, outcome, notes=document.notes, quality=document.quality)
 
 
 def _failure_reason(error: Exception) -> tuple[str, bool]:
@@ -212,7 +237,7 @@ def _scan(
             scan.seen.add(key)
             old = previous.files.get(key)
             try:
-                outcome = _ingest_file(item, old, scan, max_bytes, parser)
+                result = _ingest_file(item, old, scan, max_bytes, parser)
             except Exception as error:  # one bad file is reported; it never ends the run
                 reason, keep_old = _failure_reason(error)
                 if old is not None and keep_old:
@@ -222,7 +247,7 @@ def _scan(
                     reason += " (its previously ingested version was removed from the index)"
                 report.results.append(FileResult(key, Outcome.FAILED, reason))
                 continue
-            report.results.append(FileResult(key, outcome))
+            report.results.append(result)
     return scan
 
 

@@ -12,8 +12,13 @@ from typing import Protocol
 
 from ingest import SUPPORTED_SUFFIXES
 from ingest.errors import DocumentError
-from ingest.frontmatter import FrontMatter, split_front_matter, validate_front_matter
+from ingest.frontmatter import FrontMatter, Header, read_header, split_front_matter
 from ingest.parsers import Extracted, decode_text
+from ingest.quality import Quality, measure
+
+# Raised whenever reading or cleaning changes what a file gives: files read by an older reader
+# are read again even though their bytes did not change (unchanged chunks keep their vectors).
+READER_VERSION = 2
 
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
 HTML_SUFFIXES = (".html", ".htm")
@@ -23,7 +28,34 @@ HTML_SUFFIXES = (".html", ".htm")
 class LoadedDocument:
     meta: FrontMatter
     title: str
-    body: str  # Markdown-like: '#' headings, '- ' list items, paragraphs
+    body: str  # Markdown-like: '#' headings, '- ' list items, paragraphs, '|' tables
+    notes: tuple[str, ...] = ()  # said about the file in the ingest output; never a failure
+    quality: Quality | None = None
+
+
+_WORD = re.compile(
+    r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+(?:[0-9]+[a-z]*)?|[0-9]+[A-Za-z]*|[^\W\d_]+\d*"
+)
+_SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "in",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "vs",
+        "via",
+        "with",
+    ]
+)
 
 
 def _first_heading(body: str) -> str | None:
@@ -31,21 +63,47 @@ def _first_heading(body: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def _title_from_name(path: Path) -> str:
-    return re.sub(r"[-_]+", " ", path.stem).strip().capitalize() or path.name
+def readable_name(stem: str) -> str:
+    """A title from a file name: 'LLM10_UnboundedConsumption' -> 'LLM10 Unbounded Consumption'.
+
+    Splits snake_case, kebab-case and camelCase; keeps acronyms and numbers as they are;
+    drops a leading ordering number ('01-introduction' -> 'Introduction')."""
+    words = _WORD.findall(stem)
+    if len(words) > 1 and words[0].isdigit() and len(words[0]) <= 3:
+        words = words[1:]
+    shown = [
+        w.capitalize() if w.islower() and (i == 0 or w not in _SMALL_WORDS) else w
+        for i, w in enumerate(words)
+    ]
+    return " ".join(shown) or stem
 
 
-def _finish(path: Path, meta: FrontMatter, body: str, found_title: str | None) -> LoadedDocument:
+def _finish(
+    path: Path,
+    header: Header,
+    body: str,
+    found_title: str | None,
+    extracted_chars: int,
+    notes: list[str] | None = None,
+) -> LoadedDocument:
     body = body.strip()
     if not re.search(r"\w", body):
         raise DocumentError("document has no text to index")
-    title = meta.title or found_title or _first_heading(body) or _title_from_name(path)
-    return LoadedDocument(meta=meta, title=title, body=body)
+    meta = header.meta
+    title = meta.title or found_title or _first_heading(body) or readable_name(path.stem)
+    return LoadedDocument(
+        meta=meta,
+        title=title,
+        body=body,
+        notes=tuple(header.notes + (notes or [])),
+        quality=measure(body, extracted_chars),
+    )
 
 
 def _read_text(path: Path, data: bytes) -> LoadedDocument:
-    meta, body = split_front_matter(decode_text(data))
-    return _finish(path, meta, body, None)
+    text = decode_text(data)
+    header, body = split_front_matter(text)
+    return _finish(path, header, body, None, len(text))
 
 
 class StructuredParser(Protocol):
@@ -73,5 +131,12 @@ def parse_document(
     if suffix in TEXT_SUFFIXES:
         return _read_text(path, data)
     extracted = parser.parse(_kind(suffix), data)
-    meta = validate_front_matter(extracted["header"]) if extracted["header"] else FrontMatter()
-    return _finish(path, meta, extracted["body"], extracted["title"])
+    header = read_header(extracted["header"]) if extracted["header"] else Header(FrontMatter())
+    return _finish(
+        path,
+        header,
+        extracted["body"],
+        extracted["title"],
+        extracted["raw_chars"],
+        list(extracted["notes"]),
+    )

@@ -24,6 +24,7 @@ class ChunkRecord(BaseModel):
     url: str | None = None
     owner: str | None = None
     review_by: date | None = None
+    modified: date | None = None  # when the document last changed, from its header
     audience: str = "everyone"
     doc_type: str | None = None
     tags: list[str] = Field(default_factory=list)
@@ -43,6 +44,10 @@ class FileEntry(BaseModel):
     source: str = ""
     owner: str | None = None
     review_by: date | None = None
+    modified: date | None = None
+    description: str | None = None  # the header's summary (`description`, `summary`, …)
+    tags: list[str] = Field(default_factory=list)
+    reader: int = 0  # READER_VERSION that read it: a newer reader reads the file again
     checklist: Checklist | None = None
     chunk_ids: list[str]
 

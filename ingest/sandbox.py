@@ -104,11 +104,16 @@ def _how_it_ended(returncode: int | None) -> str:
 
 def _as_extracted(reply: dict) -> Extracted:
     header, body, title = reply.get("header"), reply.get("body"), reply.get("title")
-    if not (isinstance(header, dict) and isinstance(body, str)):
+    notes, raw_chars = reply.get("notes", []), reply.get("raw_chars", 0)
+    if not (isinstance(header, dict) and isinstance(body, str) and isinstance(notes, list)):
         raise DocumentError("the parser process sent an unexpected reply")
     clean_header = {str(k): str(v) for k, v in header.items()}
     return Extracted(
-        header=clean_header, body=body, title=title if isinstance(title, str) else None
+        header=clean_header,
+        body=body,
+        title=title if isinstance(title, str) else None,
+        notes=[str(n) for n in notes],
+        raw_chars=raw_chars if isinstance(raw_chars, int) else len(body),
     )
 
 

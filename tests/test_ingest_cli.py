@@ -140,7 +140,11 @@ BAD_INPUTS = [
         "---\ntitle: X\naudience: managers\n---\nSome text here.\n",
         "invalid front matter: 'audience'",
     ),
-    ("typo-key.md", "---\ntitel: X\n---\nSome text here.\n", "unknown key 'titel'"),
+    (
+        "typo-audience.md",
+        "---\ntitle: X\naudiance: coe-staff\n---\nSome text here.\n",
+        "unknown key 'audiance' (did you mean 'audience'?",
+    ),
     ("bad-yaml.md", "---\ntitle: [unclosed\n---\nSome text here.\n", "invalid front matter"),
     ("bad-date.md", "---\ntitle: X\nreview_by: someday\n---\nSome text.\n", "'review_by'"),
     ("empty.md", "", "file is empty"),

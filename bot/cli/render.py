@@ -82,7 +82,13 @@ def print_ingest_report(console: Console, report: IngestReport) -> None:
     for result in report.results:
         if result.outcome is Outcome.FAILED:
             console.print(f"[red]failed[/red] {escape(result.path)}: {escape(result.reason)}")
-    style = "red" if report.failed else "green"
+        for note in result.notes:
+            console.print(f"[dim]note[/dim] {escape(result.path)}: {escape(note)}")
+        if result.warning:
+            console.print(
+                f"[yellow]warning[/yellow] {escape(result.path)}: {escape(result.warning)}"
+            )
+    style = "red" if report.failed else "yellow" if report.warned else "green"
     console.print(
         f"[{style}]Ingest: {report.summary()}; index holds {report.chunks_total} chunks[/{style}]"
     )
