@@ -33,7 +33,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data_dir or Path(tmp) / "data"
-        docs = write_corpus(Path(tmp) / "docs", args.chunks // SECTIONS_PER_DOC, SECTIONS_PER_DOC)
+        # With --data-dir the corpus sits beside it, so a second run re-ingests nothing.
+        docs = data.with_name(f"{data.name}-docs") if args.data_dir else Path(tmp) / "docs"
+        if not docs.exists():
+            write_corpus(docs, args.chunks // SECTIONS_PER_DOC, SECTIONS_PER_DOC)
         started = time.perf_counter()
         report = run_ingest([docs], data, 10_000_000)
         build_s = time.perf_counter() - started

@@ -29,7 +29,8 @@ PASSAGES_CONSIDERED = 5
 MAX_SOURCES = 4
 SEE_ALSO_SIMILARITY = 0.85
 CHECKLIST_RANK = 3
-SEMANTIC_CANDIDATES = 6  # units embedded per answer: each costs ~4 ms on 2 cores
+SEMANTIC_CANDIDATES = 4  # quotes embedded per answer (cached); the latency budget decides
+SEMANTIC_WORDS = 24  # a quote's opening words carry its meaning; long rows cost 10x more
 SEMANTIC_WEIGHT = 0.8
 MAX_LIST_ITEMS = 8
 LIST_PREFERENCE = 0.3  # how far a list may trail the best sentence and still be the answer
@@ -106,12 +107,10 @@ def _candidates(
         return found
     head = found[:SEMANTIC_CANDIDATES]
     # A list item means little alone ("Drift"): judge it with the line that introduces it.
-    meanings = semantic(
-        [
-            f"{c.unit.lead or c.unit.heading} {c.text}" if c.unit.kind == ITEM else c.text
-            for c in head
-        ]
-    )
+    texts = [
+        f"{c.unit.lead or c.unit.heading} {c.text}" if c.unit.kind == ITEM else c.text for c in head
+    ]
+    meanings = semantic([" ".join(t.split()[:SEMANTIC_WORDS]) for t in texts])
     head = [
         _Candidate(c.unit, c.passage_rank, c.score + SEMANTIC_WEIGHT * m)
         for c, m in zip(head, meanings, strict=True)
