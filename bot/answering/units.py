@@ -203,7 +203,8 @@ def is_non_answer(unit: Unit) -> bool:
 
 
 _CODE = re.compile(
-    r"(^\s*(>>>|\$ |\.\.\. |#!|import \w|from [\w.]+ import|def \w|class \w)|dtype:)"
+    r"(^\s*(>>>|\$ |\.\.\. |#!|import \w|from [\w.]+ import|def \w|class \w)|dtype:"
+    r"|^\s*[\w.]+\s*=\s*[\w.]+\(|-{5,}|\"{3}|'{3})"
 )
 
 
@@ -212,7 +213,7 @@ def _symbol_heavy(text: str) -> bool:
     return len(text) > 20 and symbols / len(text) > 0.15
 
 
-def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
+def near_duplicate(a: str, b: str, threshold: float = 0.7) -> bool:
     wa = set(re.findall(r"\w+", a.lower()))
     wb = set(re.findall(r"\w+", b.lower()))
     if not wa or not wb:
