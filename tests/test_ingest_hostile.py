@@ -339,10 +339,12 @@ def test_a_parse_over_the_memory_limit_is_reported(cli, write, tmp_path):
 
     result = _ingest(cli, write.root, data, COE_PARSE_MEMORY_MB="100")
 
-    assert _failures(result.stderr) == {
-        "big.html": "needed more than 100.0 MB of memory to parse "
-        "(raise COE_PARSE_MEMORY_MB to allow more)"
-    }
+    failures = _failures(result.stderr)
+    # Where the memory runs out decides whether the parser can still say so (MemoryError) or
+    # just dies (exit code 1); either way the file is reported with the limit to raise.
+    assert list(failures) == ["big.html"]
+    assert "100.0 MB of memory" in failures["big.html"]
+    assert "COE_PARSE_MEMORY_MB" in failures["big.html"]
     assert _top_doc(cli, data, "razorbill board Fridays") == "fine.html"
 
 
