@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -136,3 +137,57 @@ def test_a_stream_of_questions_during_ingest_and_rebuild_has_no_failures(cli, do
         assert "zeppelin-7" in json.dumps(answer["blocks"])
         assert "Error finding id" not in server.log_text()
         assert server.get("/readyz").status == 200
+
+
+def test_answers_in_flight_while_generations_switch_read_one_generation(cli, tmp_path):
+    """Threads keep asking while ingests publish generations of very different sizes: an
+    answer begun on one generation must not look up its hits in the next one's chunks."""
+    from bot.answering.service import AnswerService
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for title, text in TOPICS:
+        (kb / f"{title.lower().replace(' ', '-')}.md").write_text(doc(title, text))
+    many = [kb / f"quay-{n}.md" for n in range(40)]
+    data = tmp_path / "data"
+
+    def publish(large: bool) -> None:
+        for n, path in enumerate(many):
+            if large:
+                path.write_text(doc(f"Quay {n}", f"Crane {n} is serviced by crew {n}. " * 40))
+            else:
+                path.unlink(missing_ok=True)
+        result = cli("ingest", str(kb), "--data-dir", str(data))
+        assert result.exit_code == 0, result.output
+
+    publish(large=True)
+    service = AnswerService(data)
+    service.warm_up()
+    errors: list[BaseException] = []
+    answered = 0
+    stop = threading.Event()
+
+    def ask_until_stopped() -> None:
+        nonlocal answered
+        n = 0
+        while not stop.is_set():
+            try:
+                service.ask(f"Who services crane {n % 40} on the quay?")
+                answered += 1
+            except BaseException as error:  # any failure is the finding
+                errors.append(error)
+            n += 1
+
+    rounds = 6
+    askers = [threading.Thread(target=ask_until_stopped) for _ in range(3)]
+    for thread in askers:
+        thread.start()
+    try:
+        for round_ in range(rounds):
+            publish(large=round_ % 2 == 1)
+            time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in askers:
+            thread.join()
+    assert answered > rounds and not errors, f"{len(errors)} failed, first: {errors[:1]!r}"

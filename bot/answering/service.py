@@ -153,7 +153,13 @@ class AnswerService:
         self._embedder_factory().embed_query("warm up")
 
     def retrieve(self, query: str, staff: bool, k: int = 10, vector=None) -> Retrieval:
-        loaded = self._current()
+        return self._retrieve(self._current(), query, staff, k, vector)
+
+    def _retrieve(
+        self, loaded: _Loaded, query: str, staff: bool, k: int = 10, vector=None
+    ) -> Retrieval:
+        # One answer reads one generation: positions in `retrieval` index `loaded`'s chunks,
+        # and an ingest may publish the next generation at any moment.
         if vector is None:
             vector = self._embedder_factory().embed_query(query)
         keywords = expand(query, self._synonyms)
@@ -191,7 +197,7 @@ class AnswerService:
         embedder = self._embedder_factory()  # loading the model is start-up cost, not latency
         started = time.perf_counter()
         vector = embedder.embed_query(query)
-        result = self.retrieve(query, staff, vector=vector)
+        result = self._retrieve(loaded, query, staff, vector=vector)
         query_terms = terms(question[:MAX_QUESTION_CHARS])
         features = evidence_for(
             result,
@@ -201,7 +207,7 @@ class AnswerService:
             loaded.idf,
             unknown=unknown_names(question, lambda word: all(t in loaded.idf for t in terms(word))),
         )
-        calibration = self.calibration
+        calibration = self._calibration or loaded.calibration
         evidence, verdict = decide(features, calibration)
         searched = loaded.index.document_count(staff)
         answer: Answer | None = None
@@ -209,7 +215,9 @@ class AnswerService:
             question_vector = (
                 vector if query == question[:MAX_QUESTION_CHARS] else embedder.embed_query(question)
             )
-            checklist = find_checklist(set(query_terms), result.passages, self._checklist_counts)
+            checklist = find_checklist(
+                set(query_terms), result.passages, lambda d: _checklist_counts(loaded, d)
+            )
             answer = compose_answer(
                 question,
                 result.passages,
@@ -250,11 +258,12 @@ class AnswerService:
             if not source.url:
                 source.url = base + quote(source.doc_id)
 
-    def _checklist_counts(self, doc_id: str) -> tuple[int, int] | None:
-        for entry in self._current().index.manifest.files.values():
-            if entry.doc_id == doc_id and entry.checklist is not None:
-                return entry.checklist.item_count, len(entry.checklist.sections)
-        return None
-
     def passages(self, query: str, staff: bool, k: int = 10) -> list[Passage]:
         return self.retrieve(query, staff, k).passages
+
+
+def _checklist_counts(loaded: _Loaded, doc_id: str) -> tuple[int, int] | None:
+    for entry in loaded.index.manifest.files.values():
+        if entry.doc_id == doc_id and entry.checklist is not None:
+            return entry.checklist.item_count, len(entry.checklist.sections)
+    return None
