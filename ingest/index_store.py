@@ -131,7 +131,9 @@ def read_vectors(data_dir: Path, name: str) -> np.ndarray:
             "run `coe ingest` once to bring it up to date"
         ) from None
     except (OSError, ValueError) as error:
-        raise IndexCorruptError(f"the vectors of generation {name} cannot be read: {error}") from None
+        raise IndexCorruptError(
+            f"the vectors of generation {name} cannot be read: {error}"
+        ) from None
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
@@ -272,8 +274,10 @@ class KnowledgeIndex:
         self._everyone_mask = (~staff).astype(np.float32)
         self._staff_only = staff
         self._any_staff_only = bool(staff.any())
-        self._vectors = read_vectors(self.data_dir, name) if self.chunks else np.zeros(
-            (0, DIMENSION), dtype=np.float32
+        self._vectors = (
+            read_vectors(self.data_dir, name)
+            if self.chunks
+            else np.zeros((0, DIMENSION), dtype=np.float32)
         )
         if len(self._vectors) != len(self.chunks):
             raise IndexCorruptError(

@@ -232,6 +232,36 @@ def test_a_write_locked_sqlite_fails_the_modal_within_slacks_three_seconds(serve
     double.wait_for("chat.postMessage", channel=TRIAGE, timeout=30)
 
 
+def test_a_question_the_database_was_too_slow_to_take_before_the_ack_is_still_recorded(
+    serve, double, tmp_path
+):
+    """SQLite is write-locked for 3 s by another process as a mention arrives: Slack gets its
+    200 in time, and the question is stored once the lock goes, so it gets the durable path
+    (recorded, retried, never posted twice) rather than an unrecorded answer."""
+    import threading
+
+    db_path = tmp_path / "coe.db"
+    db = f"sqlite:///{db_path}"
+    server = serve(db)
+    question = mention("Who owns red-teaming?", ts="1700100350.000100")
+    double.add_event(question)
+    holder = sqlite3.connect(db_path, isolation_level=None, timeout=1, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(3.0, lambda: (holder.execute("ROLLBACK"), holder.close()))
+    release.start()
+    try:
+        started = time.monotonic()
+        assert server.event(question).status == 200
+        assert time.monotonic() - started < 3.0
+    finally:
+        release.join()
+    replies = _wait(lambda: _bot_replies(double, "C1", "1700100350.000100"), 30)
+    assert len(replies) == 1 and "Priya Raman" in json.dumps(replies[0]["blocks"])
+    _wait(lambda: _job_states(db) == {"msg:C1:1700100350.000100": "posted"}, 10)
+    assert "stored after the ack" in server.log_text()
+    assert "without recording it" not in server.log_text()
+
+
 def test_coe_serve_with_an_unreachable_database_says_so_without_a_traceback(
     kb_data, double, tmp_path
 ):

@@ -164,6 +164,23 @@ class AnswerWorkers:
         except Exception as error:  # cosmetic: the answer matters, the status does not
             log.info("could not set the assistant status for ref %s: %s", job.reference, error)
 
+    def answer_unstored(self, ticket: Ticket) -> None:
+        """A question the intake could not store before the ack (Slack allows 3 s).
+
+        A slow database is not a down one: with the ack sent there is time to try once more,
+        and a stored question gets the durable path (retries, no duplicates, resumed after a
+        crash). Only if that fails too is it answered without a record.
+        """
+        try:
+            job, _created = self.jobs.receive(ticket)
+        except Exception as error:
+            log.info("%s still not stored after the ack: %s", ticket.key, error)
+            self.answer_without_store(ticket)
+            return
+        log.info("%s stored after the ack as ref %s", ticket.key, job.reference)
+        if job.open:
+            self.submit(job.id)
+
     def answer_without_store(self, ticket: Ticket) -> None:
         """The database is unreachable: answer anyway, straight to Slack, and say so in logs.
 

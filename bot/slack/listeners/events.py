@@ -19,7 +19,7 @@ def dispatch(workers: AnswerWorkers, intake: Intake | None) -> None:
             # New, or a Slack retry of a question nobody finished: the claim decides who answers.
             workers.submit(intake.job.id)
     elif intake.unstored is not None:
-        workers.answer_without_store(intake.unstored)
+        workers.answer_unstored(intake.unstored)
 
 
 def register(reg: Registrar, workers: AnswerWorkers | None) -> None:
