@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     )
     parse_timeout_s: float = Field(default=60.0, gt=0, validation_alias="COE_PARSE_TIMEOUT_S")
     parse_memory_mb: float = Field(default=1024.0, gt=0, validation_alias="COE_PARSE_MEMORY_MB")
+    # Moves the answer/decline threshold to each new index's similarity scale at ingest.
+    auto_calibrate: bool = Field(default=True, validation_alias="COE_AUTO_CALIBRATE")
     database_url: str | None = Field(default=None, validation_alias="COE_DATABASE_URL")
     staff_user_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="COE_STAFF_USER_IDS"

@@ -17,9 +17,10 @@ ingest or a rebuild next to a running server changes nothing for it until it swi
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -152,9 +153,10 @@ def _fsync_write(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
 
 
-def read_manifest(data_dir: Path) -> Manifest:
-    """The current manifest; an empty one when nothing was ever ingested."""
-    name = current_generation(data_dir)
+def read_manifest(data_dir: Path, name: str | None = None) -> Manifest:
+    """The manifest of generation `name` (default: the current one); an empty one when
+    nothing was ever ingested."""
+    name = name or current_generation(data_dir)
     if name is None:
         return Manifest()
     path = _generations_dir(data_dir) / name / "manifest.json"
@@ -183,11 +185,17 @@ def read_chunks(data_dir: Path, name: str) -> list[ChunkRecord]:
 
 
 def write_generation(
-    data_dir: Path, manifest: Manifest, chunks: list[ChunkRecord], vectors: np.ndarray
+    data_dir: Path,
+    manifest: Manifest,
+    chunks: list[ChunkRecord],
+    vectors: np.ndarray,
+    before_publish: Callable[[Path, str], object] | None = None,
 ) -> str:
     """Writes a complete generation, then makes it current in one atomic rename.
 
-    `vectors` row i is the normalised embedding of `chunks[i]`.
+    `vectors` row i is the normalised embedding of `chunks[i]`. `before_publish(data_dir,
+    name)` may add files to the finished generation (its calibration) before any reader
+    can see it; if it fails, the generation is still published without them.
     """
     import bm25s
 
@@ -216,6 +224,11 @@ def write_generation(
         handle.flush()
         os.fsync(handle.fileno())
     _fsync_write(target / "manifest.json", manifest.model_dump_json(indent=1))
+    if before_publish is not None:
+        try:
+            before_publish(data_dir, name)
+        except Exception as error:  # an extra must never cost the team its new documents
+            logging.getLogger(__name__).warning("generation %s published without: %s", name, error)
     pending = _current_file(data_dir).with_suffix(".tmp")
     _fsync_write(pending, name)
     os.replace(pending, _current_file(data_dir))
@@ -258,16 +271,17 @@ class KnowledgeIndex:
     ingest, a rebuild or the collection of old generations cannot disturb it.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, generation: str | None = None) -> None:
+        """`generation` opens one that is not current yet (an ingest checking its work)."""
         import bm25s
 
         _quiet_blas()
         self.data_dir = Path(data_dir)
-        name = current_generation(self.data_dir)
+        name = generation or current_generation(self.data_dir)
         if name is None:
             raise IndexMissingError(f"no index in {self.data_dir}; run `coe ingest` first")
         self.generation = name
-        self.manifest = read_manifest(self.data_dir)
+        self.manifest = read_manifest(self.data_dir, name)
         self.chunks = read_chunks(self.data_dir, name)
         self.position = {c.id: i for i, c in enumerate(self.chunks)}
         staff = np.array([c.audience == STAFF_AUDIENCE for c in self.chunks], dtype=bool)

@@ -261,6 +261,7 @@ def run_ingest(
     follow_symlinks: str = "off",
     limits: ParseLimits | None = None,
     rebuild: bool = False,
+    before_publish: Callable[[Path, str], object] | None = None,
 ) -> IngestReport:
     """Ingests the roots; `follow_symlinks` is "off" or "inside" (see ingest.discovery).
 
@@ -316,7 +317,7 @@ def run_ingest(
                 chunks.extend(kept[i] for i in entry.chunk_ids if i in kept)
         vectors = _vectors_for(data_dir, name, old_chunks, chunks, embedded, collection)
         _note(f"writing index generation with {len(chunks)} chunks")
-        report.generation = write_generation(data_dir, manifest, chunks, vectors)
+        report.generation = write_generation(data_dir, manifest, chunks, vectors, before_publish)
         collect_garbage(data_dir, collection, {c.id for c in chunks})
         if discarded is not None:
             shutil.rmtree(discarded, ignore_errors=True)

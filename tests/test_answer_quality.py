@@ -154,3 +154,77 @@ def test_a_partial_answer_says_it_may_not_answer_and_quotes_one_passage(cli, kb,
     assert len([s for s in answer["sentences"] if s["kind"] == "sentence"]) <= 1
     shown = cli("ask", "how do we prevent memory poisoning in our agent?", "--data-dir", str(data))
     assert "may not answer your question" in shown.stdout
+
+
+TEAMS = ["billing", "search", "payments", "mobile", "identity", "growth", "support", "data"]
+THINGS = ["dashboards", "alerts", "backups", "runbooks", "budgets", "roadmaps", "audits"]
+
+
+@pytest.fixture(scope="module")
+def faq_kb(tmp_path_factory, cli) -> tuple[Path, Path]:
+    """A knowledge base of many short, alike FAQ entries: its language runs far closer to any
+    question than the bundled documents do, so the shipped threshold would answer too much."""
+    root = tmp_path_factory.mktemp("faq")
+    docs = root / "docs"
+    docs.mkdir()
+    for n, (team, thing) in enumerate((t, x) for t in TEAMS for x in THINGS):
+        (docs / f"faq-{n:02d}.md").write_text(
+            doc(
+                f"{team.title()} {thing}",
+                f"The {team} team keeps its {thing} in the shared {team} workspace folder. "
+                f"Ask the {team} team lead before you change the {team} {thing} settings.",
+            )
+        )
+    data = root / "data"
+    result = cli("ingest", str(docs), "--data-dir", str(data))
+    assert result.exit_code == 0, result.output
+    plain = root / "plain"
+    result = cli("ingest", str(docs), "--data-dir", str(plain), env={"COE_AUTO_CALIBRATE": "false"})
+    assert result.exit_code == 0, result.output
+    return data, plain
+
+
+def _generation_calibration(data: Path) -> Path:
+    return (
+        data
+        / "index"
+        / "generations"
+        / (data / "index" / "CURRENT").read_text().strip()
+        / ("calibration.json")
+    )
+
+
+def test_ingest_fits_the_decision_to_the_knowledge_base(cli, faq_kb):
+    from bot.answering.decision import load_calibration
+    from bot.evaluation.autocalibrate import MAX_SHIFT
+
+    data, plain = faq_kb
+    shipped = load_calibration()
+    fitted = json.loads(_generation_calibration(data).read_text())
+    assert "probes from its own sentences" in fitted["fitted_on"]
+    shift = max(-MAX_SHIFT, min(MAX_SHIFT, fitted["probe_median"] - shipped.probe_median))
+    assert fitted["threshold"] == pytest.approx(shipped.threshold + shift, abs=1e-3)
+    assert fitted["threshold"] > shipped.threshold  # alike entries: a stricter rule
+    assert not _generation_calibration(plain).exists()
+
+    # Answers follow this knowledge base's rule, not the shipped one.
+    questions = [
+        f"where does the {t} team keep {x}?" for t, x in zip(TEAMS, THINGS * 2, strict=False)
+    ] + [
+        "who approves a new payments vendor contract?",
+        "how do I rotate the mobile signing keys?",
+        "what is the growth team's budget for next year?",
+    ]
+    for question in questions:
+        answer = _ask(cli, data, question)
+        confidence = answer["evidence"]["confidence"]
+        assert (answer["outcome"] != "declined") == (confidence >= fitted["threshold"]), question
+
+    # There is no platform team: only the fitted rule sees that the resemblance is shallow.
+    question = "who is the lead of the platform team?"
+    assert _ask(cli, data, question)["outcome"] == "declined"
+    assert _ask(cli, plain, question)["outcome"] == "answered"
+
+
+def test_a_small_knowledge_base_keeps_the_shipped_rule(cli, kb):
+    assert not _generation_calibration(kb).exists()

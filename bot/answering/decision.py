@@ -110,6 +110,9 @@ class Calibration(BaseModel):
     # Between threshold - partial_margin and threshold the closest passage is shown as a
     # quote that may not answer the question; 0 turns the middle ground off.
     partial_margin: float = 0.0
+    # Median confidence of probes drawn from the corpus the rule was fitted on: lets ingest
+    # move the threshold to another corpus's scale (bot/evaluation/autocalibrate.py).
+    probe_median: float | None = None
     fitted_on: str = "defaults"
 
 

@@ -40,6 +40,7 @@ from ingest.errors import IndexCorruptError, IndexMissingError
 from ingest.index_store import KnowledgeIndex
 from ingest.lexical import lexical_terms, terms
 from ingest.lexical import query_terms as question_terms
+from ingest.records import ChunkRecord
 
 MAX_QUESTION_CHARS = 2000
 UNIT_CACHE = 20_000  # quote vectors kept between questions (1.5 kB each)
@@ -84,8 +85,12 @@ class AnswerService:
         synonyms_file: Path | None = None,
         source_base_url: str | None = None,
         help_channel: str = DEFAULT_HELP_CHANNEL,
+        generation: str | None = None,
     ) -> None:
+        """`generation` pins one generation (an ingest checking its work before publishing);
+        otherwise the service follows whatever generation is current."""
         self.data_dir = Path(data_dir)
+        self._pinned = generation
         self._embedder_factory = embedder_factory
         # An explicit calibration wins; otherwise the knowledge base's own (see decision.py).
         self._calibration = calibration
@@ -121,7 +126,7 @@ class AnswerService:
         """
         loaded = self._loaded
         if loaded is not None and (
-            time.monotonic() < self._retry_at or not loaded.index.is_stale()
+            self._pinned or time.monotonic() < self._retry_at or not loaded.index.is_stale()
         ):
             return loaded
         if loaded is None:
@@ -130,10 +135,10 @@ class AnswerService:
             return loaded  # another thread is loading the new generation
         try:
             loaded = self._loaded
-            if loaded is not None and not loaded.index.is_stale():
+            if loaded is not None and (self._pinned or not loaded.index.is_stale()):
                 return loaded
             try:
-                self._loaded = _prepare(KnowledgeIndex(self.data_dir))
+                self._loaded = _prepare(KnowledgeIndex(self.data_dir, self._pinned))
             except (IndexMissingError, IndexCorruptError, OSError, ValueError) as error:
                 if loaded is None:
                     raise
@@ -199,14 +204,7 @@ class AnswerService:
         vector = embedder.embed_query(query)
         result = self._retrieve(loaded, query, staff, vector=vector)
         query_terms = terms(question[:MAX_QUESTION_CHARS])
-        features = evidence_for(
-            result,
-            loaded.index.chunks,
-            query_terms,
-            loaded.passage_terms,
-            loaded.idf,
-            unknown=unknown_names(question, lambda word: all(t in loaded.idf for t in terms(word))),
-        )
+        features = self._features(loaded, question, result)
         calibration = self._calibration or loaded.calibration
         evidence, verdict = decide(features, calibration)
         searched = loaded.index.document_count(staff)
@@ -248,6 +246,27 @@ class AnswerService:
         self._link_sources(answer)
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
+
+    def _features(self, loaded: _Loaded, question: str, result: Retrieval) -> dict[str, float]:
+        return evidence_for(
+            result,
+            loaded.index.chunks,
+            terms(question[:MAX_QUESTION_CHARS]),
+            loaded.passage_terms,
+            loaded.idf,
+            unknown=unknown_names(question, lambda word: all(t in loaded.idf for t in terms(word))),
+        )
+
+    def confidence(self, question: str, calibration: Calibration, staff: bool = False) -> float:
+        """How strongly the knowledge base supports an answer, before any threshold."""
+        loaded = self._current()
+        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        result = self._retrieve(loaded, question, staff)
+        return decide(self._features(loaded, question, result), calibration)[0].confidence
+
+    @property
+    def chunks(self) -> list[ChunkRecord]:
+        return self._current().index.chunks
 
     def _link_sources(self, answer: Answer) -> None:
         """Documents without a `url` link to COE_SOURCE_BASE_URL + their path, if set."""

@@ -90,6 +90,11 @@ def _run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False):
     from bot.cli.render import print_ingest_report
     from ingest.pipeline import run_ingest
 
+    before_publish = None
+    if settings.auto_calibrate:
+        from bot.evaluation.autocalibrate import calibrate_generation
+
+        before_publish = calibrate_generation
     progress = _RichProgress(err)
     try:
         report = run_ingest(
@@ -100,6 +105,7 @@ def _run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False):
             follow_symlinks=settings.follow_symlinks,
             limits=settings.parse_limits,
             rebuild=rebuild,
+            before_publish=before_publish,
         )
     except IngestBusyError as error:
         raise _fail(str(error)) from None

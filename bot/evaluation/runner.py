@@ -10,6 +10,7 @@ from bot.answering.decision import Calibration, save_calibration, team_calibrati
 from bot.answering.models import Answer
 from bot.answering.retrieval import rank_documents
 from bot.answering.service import AnswerService
+from bot.evaluation.autocalibrate import probe_median
 from bot.evaluation.baseline import DenseBaseline
 from bot.evaluation.calibrate import cross_validated_decisions, fit
 from bot.evaluation.golden import GoldenSet, Thresholds, load_golden
@@ -103,7 +104,11 @@ def run_evaluation(
     target = golden.thresholds.abstention_recall
     if calibrate:
         # Saved with the team's data, never into the installed package.
-        service.calibration = fit(features, oos, target)
+        fitted = fit(features, oos, target)
+        # Recorded so that, shipped as the default, this rule can be moved to other corpora.
+        measured = probe_median(service, fitted)
+        fitted.probe_median = round(measured[0], 4) if measured else None
+        service.calibration = fitted
         save_calibration(service.calibration, team_calibration_file(service.data_dir))
         answers = [service.ask(q.question, staff=q.staff) for q in golden.questions]
     abstained = [a.abstained for a in answers]
