@@ -184,6 +184,10 @@ def read_chunks(data_dir: Path, name: str) -> list[ChunkRecord]:
         ) from None
 
 
+def generation_dir(data_dir: Path, name: str) -> Path:
+    return _generations_dir(Path(data_dir)) / name
+
+
 def write_generation(
     data_dir: Path,
     manifest: Manifest,

@@ -226,5 +226,17 @@ def test_ingest_fits_the_decision_to_the_knowledge_base(cli, faq_kb):
     assert _ask(cli, plain, question)["outcome"] == "answered"
 
 
+def test_an_index_built_without_calibration_gets_it_on_the_next_ingest(cli, faq_kb, tmp_path):
+    import shutil
+
+    _data, plain = faq_kb
+    copy = tmp_path / "plain"
+    shutil.copytree(plain, copy)
+    docs = plain.parent / "docs"
+    result = cli("ingest", str(docs), "--data-dir", str(copy))
+    assert result.exit_code == 0 and "0 added, 0 updated" in " ".join(result.output.split())
+    assert "probes from its own sentences" in _generation_calibration(copy).read_text()
+
+
 def test_a_small_knowledge_base_keeps_the_shipped_rule(cli, kb):
     assert not _generation_calibration(kb).exists()

@@ -125,7 +125,9 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
 
 def save_calibration(calibration: Calibration, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(calibration.model_dump(), indent=2) + "\n")
+    pending = path.with_suffix(".tmp")  # a reader never sees half a file
+    pending.write_text(json.dumps(calibration.model_dump(), indent=2) + "\n")
+    pending.replace(path)
 
 
 def team_calibration_file(data_dir: Path) -> Path:

@@ -113,6 +113,14 @@ def _run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False):
         raise _fail(f"{error}. Run `coe ingest --rebuild` to build the index again.") from None
     finally:
         progress.stop()
+    if before_publish is not None and report.generation:
+        # An index built before calibration existed (or with it off) gets its rule now;
+        # running servers pick it up with the next generation.
+        from bot.answering.decision import CALIBRATION_NAME
+        from ingest.index_store import generation_dir
+
+        if not (generation_dir(settings.data_dir, report.generation) / CALIBRATION_NAME).exists():
+            before_publish(settings.data_dir, report.generation)
     print_ingest_report(err, report)
     return report
 
