@@ -257,11 +257,17 @@ class AnswerService:
             unknown=unknown_names(question, lambda word: all(t in loaded.idf for t in terms(word))),
         )
 
-    def confidence(self, question: str, calibration: Calibration, staff: bool = False) -> float:
-        """How strongly the knowledge base supports an answer, before any threshold."""
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._embedder_factory().embed(texts)
+
+    def confidence(
+        self, question: str, calibration: Calibration, staff: bool = False, vector=None
+    ) -> float:
+        """How strongly the knowledge base supports an answer, before any threshold;
+        `vector` is the question's embedding when the caller embedded many in one batch."""
         loaded = self._current()
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
-        result = self._retrieve(loaded, question, staff)
+        result = self._retrieve(loaded, question, staff, vector=vector)
         return decide(self._features(loaded, question, result), calibration)[0].confidence
 
     @property
