@@ -120,7 +120,14 @@ def _run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False):
         from ingest.index_store import generation_dir
 
         if not (generation_dir(settings.data_dir, report.generation) / CALIBRATION_NAME).exists():
-            before_publish(settings.data_dir, report.generation)
+            try:
+                before_publish(settings.data_dir, report.generation)
+            except Exception as error:  # the index is fine; answers use the shipped rule
+                from rich.markup import escape
+
+                err.print(
+                    f"[yellow]Could not fit the answer rule to this index:[/] {escape(str(error))}"
+                )
     print_ingest_report(err, report)
     return report
 
