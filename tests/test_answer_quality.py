@@ -98,6 +98,12 @@ def test_a_table_answer_keeps_its_column_names(cli, kb):
     assert "Tier: Medium; Red-teamers: 2; Duration: half a day" in rows
 
 
+def test_a_who_owns_question_is_answered_with_the_owner_first(cli, kb_data):
+    # The top passage is a list whose first item says "their own team": not an owner.
+    answer = _ask(cli, kb_data, "Who owns red-teaming?")
+    assert "owned and run by Priya Raman" in answer["sentences"][0]["text"]
+
+
 def test_reference_lines_and_links_are_never_quoted(cli, kb):
     answer = _ask(cli, kb, "is there a paper or overview about memory poisoning of agents?")
     assert "https://" not in answer["answer"] and "See also" not in answer["answer"]

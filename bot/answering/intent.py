@@ -27,7 +27,7 @@ _PATTERNS: list[tuple[Intent, re.Pattern[str]]] = [
     (
         Intent.WHO,
         re.compile(
-            r"\bwho(m|se)?\b|\bwhich (team|group|person|role)\b|\bowner\b|\bowns?\b|"
+            r"\bwho(m|se)?\b|\bwhich (team|group|person|role)\b|\bowner\b|\bowns\b|"
             r"responsible for|point of contact|\bcontact (for|about)\b|\baccountable\b"
         ),
     ),
@@ -114,10 +114,12 @@ _CAUSAL = re.compile(
     re.IGNORECASE,
 )
 _OWNER = re.compile(
-    r"\b(owner|owned|owns|own|responsible|lead|leads|led by|run by|runs|team|contact|"
-    r"accountable|approves?|approver|sign[- ]?off|chair|maintain(s|ed)? by)\b",
+    r"\b(owner|owned by|owns|runs|responsible for|led by|run by|accountable|approves?|approver|"
+    r"sign[- ]?off|chair(s|ed)?|maintain(s|ed)? by|point of contact|contact)\b",
     re.IGNORECASE,
 )
+# Words that often sit near an owner but just as often do not ("their own team").
+_OWNER_WEAK = re.compile(r"\b(own|lead|leads|team|responsible)\b", re.IGNORECASE)
 _TIME = re.compile(
     r"(\d|\b(every|daily|weekly|monthly|quarterly|annually|yearly|each|before|after|within|"
     r"days?|weeks?|hours?|months?|years?|minutes?|deadline|until|by the|once|twice)\b)",
@@ -149,7 +151,7 @@ def intent_bonus(intent: Intent, unit: Unit) -> float:
     elif intent is Intent.WHY:
         bonus += 0.2 if _CAUSAL.search(text) else 0.0
     elif intent is Intent.WHO:
-        bonus += 0.25 if _OWNER.search(text) else 0.0
+        bonus += 0.25 if _OWNER.search(text) else 0.1 if _OWNER_WEAK.search(text) else 0.0
     elif intent is Intent.WHEN:
         bonus += 0.2 if _TIME.search(text) else 0.0
     elif intent is Intent.DEFINE:
