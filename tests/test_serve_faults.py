@@ -503,7 +503,10 @@ def test_a_listener_that_breaks_after_the_ack_tells_the_person_a_reference(
     server = serve(url)
     proxy.down()
     payload = block_action("home_filter_mine", "mine", user="USTAFF", channel="DHOME")
-    assert server.interaction(payload).status == 200
+    # The database refuses at once, so the listener fails right after its ack: Slack must
+    # still get its 200 every time (bolt used to lose the ack in a race, now and then).
+    statuses = [server.interaction(payload).status for _ in range(8)]
+    assert statuses == [200] * 8
     told = double.wait_for("chat.postEphemeral", user="USTAFF", timeout=30)[0].body["text"]
     reference = re.search(r"reference ([A-Z0-9]{8})", told).group(1)
     assert f"reference {reference}" in server.log_text()

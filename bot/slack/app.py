@@ -183,7 +183,6 @@ def build_app(settings: Settings, answers: AnswerService, store: Store) -> Slack
     intake = QuestionIntake(jobs, store.bot_in_thread)
     registrar = register_listeners(bolt, responder, service, notifier, runs, workers, intake)
 
-    @bolt.error
     def on_error(error: Exception, body: dict) -> None:
         # After an ack nobody else will tell the person: say so, with a reference to quote.
         reference = new_reference()
@@ -196,6 +195,8 @@ def build_app(settings: Settings, answers: AnswerService, store: Store) -> Slack
         )
         tell_about_error(client, body, reference, settings.help_channel)
 
+    bolt.error(on_error)
+    registrar.after_ack_error = on_error
     return SlackApp(
         bolt, registrar, responder, service, notifier, workshops, runs, workers, deliverer, store
     )
