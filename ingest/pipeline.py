@@ -73,6 +73,7 @@ class IngestReport:
     chunks_reused: int = 0
     chunks_total: int = 0
     generation: str | None = None
+    published: bool = False  # this run made a new generation current
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
@@ -318,6 +319,7 @@ def run_ingest(
         vectors = _vectors_for(data_dir, name, old_chunks, chunks, embedded, collection)
         _note(f"writing index generation with {len(chunks)} chunks")
         report.generation = write_generation(data_dir, manifest, chunks, vectors, before_publish)
+        report.published = True
         collect_garbage(data_dir, collection, {c.id for c in chunks})
         if discarded is not None:
             shutil.rmtree(discarded, ignore_errors=True)

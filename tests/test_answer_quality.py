@@ -227,7 +227,7 @@ def test_ingest_fits_the_decision_to_the_knowledge_base(cli, faq_kb):
         assert (answer["outcome"] != "declined") == (confidence >= fitted["threshold"]), question
 
     # There is no platform team: only the fitted rule sees that the resemblance is shallow.
-    question = "who is the lead of the platform team?"
+    question = "who is the platform team lead?"
     assert _ask(cli, data, question)["outcome"] == "declined"
     assert _ask(cli, plain, question)["outcome"] == "answered"
 
@@ -246,3 +246,65 @@ def test_an_index_built_without_calibration_gets_it_on_the_next_ingest(cli, faq_
 
 def test_a_small_knowledge_base_keeps_the_shipped_rule(cli, kb):
     assert not _generation_calibration(kb).exists()
+
+
+def _generation(data: Path) -> Path:
+    return data / "index" / "generations" / (data / "index" / "CURRENT").read_text().strip()
+
+
+def test_ingest_embeds_each_quotable_piece_once_and_reuses_it_for_unchanged_files(tmp_path):
+    """The meaning of every quotable piece is stored at ingest; an ingest after one file
+    changed embeds that file's pieces only."""
+    import numpy as np
+
+    from bot.answering.quotes import meaning_texts, write_quote_vectors
+    from ingest.embedding import shared_embedder
+    from ingest.index_store import current_generation, read_chunks
+    from ingest.pipeline import run_ingest
+
+    docs, data = tmp_path / "docs", tmp_path / "data"
+    docs.mkdir()
+    (docs / "memory-poisoning.md").write_text(doc("Agent memory poisoning", POISONING))
+    (docs / "incident-review.md").write_text(doc("Model incident review", INCIDENTS))
+    embedded: list[str] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        embedded.extend(texts)
+        return shared_embedder().embed(texts)
+
+    def finish(data_dir: Path, name: str) -> None:
+        write_quote_vectors(data_dir, name, embed, previous=current_generation(data_dir))
+
+    run_ingest([docs], data, 10_000_000, before_publish=finish)
+    chunks = read_chunks(data, current_generation(data))
+    pieces = [t for c in chunks for t in meaning_texts(c)]
+    assert sorted(embedded) == sorted(pieces) and any("Drift" in t for t in pieces)
+    stored = np.load(_generation(data) / "quotes.npy")
+    assert stored.shape == (len(pieces), 384)
+
+    embedded.clear()
+    (docs / "incident-review.md").write_text(
+        doc("Model incident review", INCIDENTS.replace("Drift", "Silent data drift"))
+    )
+    run_ingest([docs], data, 10_000_000, before_publish=finish)
+    assert embedded and all("poison" not in t.lower() for t in embedded)
+    assert any("Silent data drift" in t for t in embedded)
+
+
+def test_answers_do_not_depend_on_whether_ingest_stored_the_quote_vectors(cli, kb, tmp_path):
+    """An index from before quote vectors existed answers the same, embedding as it goes."""
+    import shutil
+
+    older = tmp_path / "older"
+    shutil.copytree(kb, older)
+    for name in ("quotes.json", "quotes.npy", "quote_offsets.npy"):
+        (_generation(older) / name).unlink()
+    for question in (
+        "how do we prevent memory poisoning in our agent?",
+        "what are the common root causes of model incidents?",
+        "how many red-teamers does a high tier feature need?",
+    ):
+        stored, embedded = _ask(cli, kb, question), _ask(cli, older, question)
+        assert stored["answer"] == embedded["answer"]
+        assert stored["evidence"]["quote"] > 0.3
+        assert abs(stored["evidence"]["quote"] - embedded["evidence"]["quote"]) < 0.01

@@ -19,6 +19,7 @@ from bot.answering.units import (
     Unit,
     is_non_answer,
     near_duplicate,
+    quotable_units,
     split_units,
 )
 
@@ -29,15 +30,14 @@ PASSAGES_CONSIDERED = 5
 MAX_SOURCES = 4
 SEE_ALSO_SIMILARITY = 0.85
 CHECKLIST_RANK = 3
-SEMANTIC_CANDIDATES = 4  # quotes embedded per answer (cached); the latency budget decides
-SEMANTIC_WORDS = 24  # a quote's opening words carry its meaning; long rows cost 10x more
 SEMANTIC_WEIGHT = 0.8
 MAX_LIST_ITEMS = 8
 LIST_PREFERENCE = 0.3  # how far a list may trail the best sentence and still be the answer
 MAX_TABLE_ROWS = 3
 
-# Scores the meaning of candidate texts against the question (cosine), or None to skip.
-Semantic = Callable[[list[str]], list[float]]
+# The meaning of each quotable piece of a passage against the question (cosine, in the
+# order of `quotable_units`), or None to judge by words alone.
+Semantic = Callable[[Passage, list[Unit]], list[float]]
 
 
 @dataclass(frozen=True)
@@ -62,16 +62,7 @@ class Pick:
 
 def units(text: str) -> list[str]:
     """Quotable sentences, list items and table rows of a passage (for tests and tools)."""
-    return [u.as_quote() for u in split_units(text) if _quotable(u)]
-
-
-def _quotable(unit: Unit) -> bool:
-    if is_non_answer(unit):
-        return False
-    if unit.kind == SENTENCE:
-        # A line ending in ':' only introduces what follows; alone it answers nothing.
-        return unit.words >= 3 and not unit.text.endswith(":")
-    return unit.words >= 1
+    return [u.as_quote() for u in quotable_units(text)]
 
 
 def _lexical(unit: Unit, query_terms: set[str], terms_of: Callable[[str], list[str]]) -> float:
@@ -92,31 +83,18 @@ def _candidates(
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     for rank, passage in enumerate(passages[:PASSAGES_CONSIDERED]):
-        for unit in split_units(passage.chunk.text, passage.chunk.heading):
-            if not _quotable(unit):
-                continue
+        pieces = quotable_units(passage.chunk.text, passage.chunk.heading)
+        meanings = semantic(passage, pieces) if semantic is not None else [0.0] * len(pieces)
+        for unit, meaning in zip(pieces, meanings, strict=True):
             score = _lexical(unit, query_terms, terms_of) + intent_bonus(intent, unit)
             # Better passages and earlier lines carry the point more often than not; a
             # clause starting in lower case continues a lead-in and reads badly alone.
-            score += 0.2 / (rank + 1) + 0.05 / (unit.order + 1)
+            score += 0.2 / (rank + 1) + 0.05 / (unit.order + 1) + SEMANTIC_WEIGHT * meaning
             if unit.kind == SENTENCE and unit.text[:1].islower():
                 score -= 0.3
             found.append(_Candidate(unit, rank, score))
     found.sort(key=lambda c: (-c.score, c.passage_rank, c.unit.order))
-    if semantic is None or not found:
-        return found
-    head = found[:SEMANTIC_CANDIDATES]
-    # A list item means little alone ("Drift"): judge it with the line that introduces it.
-    texts = [
-        f"{c.unit.lead or c.unit.heading} {c.text}" if c.unit.kind == ITEM else c.text for c in head
-    ]
-    meanings = semantic([" ".join(t.split()[:SEMANTIC_WORDS]) for t in texts])
-    head = [
-        _Candidate(c.unit, c.passage_rank, c.score + SEMANTIC_WEIGHT * m)
-        for c, m in zip(head, meanings, strict=True)
-    ]
-    head.sort(key=lambda c: (-c.score, c.passage_rank, c.unit.order))
-    return head + found[SEMANTIC_CANDIDATES:]
+    return found
 
 
 def _list_answer(best: _Candidate, passages: list[Passage]) -> list[Pick]:

@@ -28,7 +28,7 @@ TOP_PASSAGES = 3
 CONCENTRATION_DEPTH = 5
 
 # similarity carries weight 1; the others are fitted relative to it.
-FEATURES = ("coverage", "agreement", "concentration", "unknown")
+FEATURES = ("coverage", "agreement", "concentration", "unknown", "quote")
 
 # Everyday workplace abbreviations: their absence from a knowledge base says nothing.
 _COMMON_ABBREVIATIONS = frozenset(
@@ -104,6 +104,7 @@ class Calibration(BaseModel):
             "agreement": 0.2,
             "concentration": 0.0,
             "unknown": 0.0,
+            "quote": 0.0,
         }
     )
     threshold: float = 0.6
@@ -198,6 +199,7 @@ def evidence_for(
     passage_terms: Mapping[str, frozenset[str]],
     idf: Mapping[str, float],
     unknown: int = 0,
+    quote: float = 0.0,
 ) -> dict[str, float]:
     dense_docs = [chunks[h.position].doc_id for h in retrieval.dense]
     lexical_docs = [chunks[h.position].doc_id for h in retrieval.lexical]
@@ -211,6 +213,8 @@ def evidence_for(
         # Answers live in one document; off-topic hits scatter across many.
         "concentration": head.count(head[0]) / len(head) if head else 0.0,
         "unknown": float(unknown),
+        # The best single quotable piece of the top passages, by meaning (quotes.py).
+        "quote": quote,
     }
 
 

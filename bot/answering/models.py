@@ -46,6 +46,7 @@ class Evidence(BaseModel):
     agreement: float = 0.0  # 1 when dense and keyword search agree on the top document
     concentration: float = 0.0  # share of the top passages from the top document
     unknown: float = 0.0  # names in the question the knowledge base never mentions (0-2)
+    quote: float = 0.0  # cosine similarity of the closest quotable piece of the top passages
     confidence: float = 0.0
 
 

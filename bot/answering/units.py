@@ -158,6 +158,34 @@ def split_units(text: str, heading: str = "") -> list[Unit]:
     return [u for u in units if u.text]
 
 
+def quotable(unit: Unit) -> bool:
+    """Whether a piece can stand alone in an answer."""
+    if is_non_answer(unit):
+        return False
+    if unit.kind == SENTENCE:
+        # A line ending in ':' only introduces what follows; alone it answers nothing.
+        return unit.words >= 3 and not unit.text.endswith(":")
+    return unit.words >= 1
+
+
+def quotable_units(text: str, heading: str = "") -> list[Unit]:
+    """The pieces of a passage an answer may quote, in reading order. Ingest embeds exactly
+    these, in this order, so the i-th vector stored for a passage means its i-th piece."""
+    return [u for u in split_units(text, heading) if quotable(u)]
+
+
+MEANING_WORDS = 32  # a piece's opening words carry its meaning; long table rows cost 10x more
+
+
+def meaning_text(unit: Unit) -> str:
+    """What is embedded to judge a piece by meaning. A list item means little alone
+    ("Drift"), so it is judged with the line that introduces it, or else its heading."""
+    text = unit.as_quote()
+    if unit.kind == ITEM:
+        text = f"{unit.lead or unit.heading} {text}"
+    return " ".join(text.split()[:MEANING_WORDS])
+
+
 # -- what is not an answer ---------------------------------------------------------------
 
 _NON_ANSWER_HEADINGS = re.compile(

@@ -86,15 +86,46 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _finish_generation(settings: Settings, only_missing: bool = False):
+    """What `coe ingest` adds to a finished generation before readers see it: the vectors of
+    its quotable pieces, then (if enabled) the answer rule fitted to it. Each step that fails
+    is reported and skipped: answers still work, a little slower or on the shipped rule."""
+
+    def finish(data_dir: Path, name: str) -> None:
+        from bot.answering.decision import CALIBRATION_NAME
+        from bot.answering.quotes import has_quote_vectors, write_quote_vectors
+        from ingest.embedding import shared_embedder
+        from ingest.index_store import current_generation, generation_dir
+
+        if not (only_missing and has_quote_vectors(data_dir, name)):
+            try:
+                write_quote_vectors(
+                    data_dir, name, shared_embedder().embed, previous=current_generation(data_dir)
+                )
+            except Exception as error:
+                _warn("Could not store the quote vectors (answers embed them as they go)", error)
+        calibrated = (generation_dir(data_dir, name) / CALIBRATION_NAME).exists()
+        if settings.auto_calibrate and not (only_missing and calibrated):
+            from bot.evaluation.autocalibrate import calibrate_generation
+
+            try:
+                calibrate_generation(data_dir, name)
+            except Exception as error:  # the index is fine; answers use the shipped rule
+                _warn("Could not fit the answer rule to this index", error)
+
+    return finish
+
+
+def _warn(what: str, error: Exception) -> None:
+    from rich.markup import escape
+
+    err.print(f"[yellow]{what}:[/] {escape(str(error))}")
+
+
 def _run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False):
     from bot.cli.render import print_ingest_report
     from ingest.pipeline import run_ingest
 
-    before_publish = None
-    if settings.auto_calibrate:
-        from bot.evaluation.autocalibrate import calibrate_generation
-
-        before_publish = calibrate_generation
     progress = _RichProgress(err)
     try:
         report = run_ingest(
@@ -105,7 +136,7 @@ def _run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False):
             follow_symlinks=settings.follow_symlinks,
             limits=settings.parse_limits,
             rebuild=rebuild,
-            before_publish=before_publish,
+            before_publish=_finish_generation(settings),
         )
     except IngestBusyError as error:
         raise _fail(str(error)) from None
@@ -113,21 +144,10 @@ def _run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False):
         raise _fail(f"{error}. Run `coe ingest --rebuild` to build the index again.") from None
     finally:
         progress.stop()
-    if before_publish is not None and report.generation:
-        # An index built before calibration existed (or with it off) gets its rule now;
-        # running servers pick it up with the next generation.
-        from bot.answering.decision import CALIBRATION_NAME
-        from ingest.index_store import generation_dir
-
-        if not (generation_dir(settings.data_dir, report.generation) / CALIBRATION_NAME).exists():
-            try:
-                before_publish(settings.data_dir, report.generation)
-            except Exception as error:  # the index is fine; answers use the shipped rule
-                from rich.markup import escape
-
-                err.print(
-                    f"[yellow]Could not fit the answer rule to this index:[/] {escape(str(error))}"
-                )
+    if report.generation and not report.published:
+        # Nothing changed, but the index may predate quote vectors or calibration (or have
+        # had calibration off): add what is missing; servers pick it up with the next one.
+        _finish_generation(settings, only_missing=True)(settings.data_dir, report.generation)
     print_ingest_report(err, report)
     return report
 

@@ -18,6 +18,7 @@ GRID = {
     "agreement": (0.0, 0.05, 0.1, 0.15, 0.2),
     "concentration": (0.0, 0.1, 0.2, 0.3),
     "unknown": (0.0, -0.05, -0.1, -0.15, -0.2),
+    "quote": (0.0, 0.25, 0.5, 0.75, 1.0),
 }
 
 Features = Mapping[str, float]
