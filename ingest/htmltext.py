@@ -126,6 +126,7 @@ _SKIP = {"img", "picture", "video", "audio", "source", "track", "map", "area", "
 _HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 _PARAGRAPH_LIKE = ["p", "pre", "blockquote", "td", "dd", "li"]
 _SKIP_LINK = re.compile(r"^\s*skip\s+(?:to|navigation|nav)\b", re.IGNORECASE)
+_PERMALINK_MARKS = {"#", "¶", "§", "🔗", "link"}
 _TITLE_SEPARATOR = re.compile(r"\s+(?:\||–|—|-|·|::|»)\s+")
 
 
@@ -165,6 +166,16 @@ def _is_toc(tag: Any) -> bool:
     return inner >= 0.8 * len(links) and _link_length(tag) >= 0.8 * _text_length(tag)
 
 
+def _is_link_list(tag: Any) -> bool:
+    """A list that is nothing but links to other pages: a docs site's section index
+    (Sphinx's toctree, a 'pages in this section' list). It names pages; it answers nothing."""
+    if tag.name not in ("ul", "ol") or tag.find_parent(["ul", "ol"]) is not None:
+        return False
+    links = tag.find_all("a")
+    text = _text_length(tag)
+    return len(links) >= 5 and text > 0 and _link_length(tag) >= 0.9 * text
+
+
 def _boilerplate(tag: Any, inside_article: bool, semantic: bool) -> bool:
     if tag.name in _DROP_TAGS or _hidden(tag):
         return True
@@ -182,7 +193,7 @@ def _boilerplate(tag: Any, inside_article: bool, semantic: bool) -> bool:
         return True
     if words & _HEADER_WORDS and tag.find(["h1", "h2", "h3"]) is None:
         return True
-    if _is_toc(tag):
+    if _is_toc(tag) or _is_link_list(tag):
         return True
     if semantic or tag.name not in ("ul", "ol", "div", "section", "table", "p", "header"):
         return False
@@ -460,6 +471,12 @@ def html_to_markdown(soup: Any) -> tuple[str, str | None, list[str]]:
     title = page_title(soup)
     for tag in soup(["script", "style", "noscript", "template", "head"]):
         tag.decompose()
+    for anchor in soup.find_all("a"):
+        # Permalink anchors beside headings ("Install #", "Usage ¶") are not part of the title.
+        if anchor.get_text(strip=True) in _PERMALINK_MARKS or "headerlink" in anchor.get(
+            "class", []
+        ):
+            anchor.decompose()
     notes: list[str] = []
     root, semantic = _content_root(soup)
     h1 = root.find("h1") or (soup.body or soup).find("h1")

@@ -368,6 +368,48 @@ def test_a_docs_site_page_indexes_its_article_not_its_navigation(cli, write, tmp
     assert _entries(data)["gateway.html"].description == "Getting a key for the model gateway."
 
 
+SPHINX_PAGE = """<!doctype html><html><head><title>Mitigation &#8212; Toolkit 0.14</title></head>
+<body><div class="bd-container"><main id="main-content" class="bd-main" role="main">
+<article class="bd-article">
+<section id="mitigation"><h1>Mitigation<a class="headerlink" href="#mitigation"
+title="Link to this heading">#</a></h1>
+<div class="toctree-wrapper compound"><ul>
+<li class="toctree-l1"><a class="reference internal" href="pre.html">Preprocessing</a></li>
+<li class="toctree-l1"><a class="reference internal" href="post.html">Postprocessing</a>
+<ul><li class="toctree-l2"><a class="reference internal" href="post.html#a">Threshold
+tuning</a></li></ul></li>
+<li class="toctree-l1"><a class="reference internal" href="red.html">Reductions</a></li>
+<li class="toctree-l1"><a class="reference internal" href="adv.html">Adversarial</a></li>
+</ul></div>
+<section id="when-to-mitigate"><h2>When to mitigate<a class="headerlink"
+href="#when-to-mitigate">¶</a></h2>
+<p>Mitigate only after an assessment has named the harm and the groups it falls on.</p>
+<p>The maintainers of the mitigation module are</p>
+<ul><li>Ana Ruiz</li><li>Ben Ode</li></ul>
+</section></section></article></main></div></body></html>"""
+
+
+def test_a_sphinx_page_drops_permalink_marks_and_its_section_index(cli, write, tmp_path):
+    """Sphinx and MkDocs put a '#' or '¶' link in every heading, and a section's index page
+    lists its pages as links: neither belongs in a title or an answer."""
+    write("mitigation.html", SPHINX_PAGE)
+    data = tmp_path / "data"
+
+    result = _ingest(cli, write.root, data)
+
+    assert result.exit_code == 0, result.output
+    text = _texts(cli, data, "mitigation.html")
+    assert "Mitigate only after an assessment has named the harm" in text
+    for clutter in ("Preprocessing", "Threshold tuning", "Reductions", "#\n", "¶"):
+        assert clutter not in text, clutter
+    rows = cli.json("search", "when should we mitigate", "--data-dir", str(data))
+    assert rows[0]["title"] == "Mitigation"
+    assert rows[0]["heading"].endswith("When to mitigate")
+    answer = cli.json("ask", "who maintains the mitigation module?", "--data-dir", str(data))
+    # The sentence that stops short introduces the list: the names are quoted with it.
+    assert "Ana Ruiz" in answer["answer"] and "Ben Ode" in answer["answer"]
+
+
 def test_html_table_is_kept_as_a_markdown_table(cli, write, tmp_path):
     write(
         "tiers.html",

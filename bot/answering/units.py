@@ -76,20 +76,23 @@ def split_units(text: str, heading: str = "") -> list[Unit]:
     pending_header: tuple[str, ...] | None = None
     in_list = False
     lead = ""
+    open_lead = False  # the last paragraph stopped mid-sentence: it may introduce a list
 
     def add(text: str, kind: str, **extra) -> None:
         units.append(Unit(clean(text), kind, block, len(units), current_heading, **extra))
 
     def flush_paragraph() -> None:
-        nonlocal block, lead
+        nonlocal block, lead, open_lead
         if not paragraph:
             return
         joined = " ".join(part.strip() for part in paragraph)
         for sentence in _SENTENCE_END.split(joined):
             if sentence.strip():
                 add(sentence.strip(), SENTENCE)
-        # A paragraph ending in ':' introduces the list that follows it.
+        # A paragraph ending in ':' introduces the list that follows it; one that just stops
+        # ("The maintainers are") does too, if a list follows.
         lead = clean(joined) if joined.rstrip().endswith(":") else ""
+        open_lead = not lead and joined.rstrip()[-1:] not in ".!?)\"'”’"
         paragraph.clear()
         block += 1
 
@@ -105,7 +108,7 @@ def split_units(text: str, heading: str = "") -> list[Unit]:
             continue
         if heading_match:
             flush_paragraph()
-            in_list, lead = False, ""
+            in_list, lead, open_lead = False, "", False
             current_heading = clean(heading_match.group(1))
             block += 1
             continue
@@ -118,6 +121,7 @@ def split_units(text: str, heading: str = "") -> list[Unit]:
             continue
         if line.startswith("|"):
             flush_paragraph()
+            open_lead = False
             cells = tuple(clean(c) for c in line.strip().strip("|").split("|"))
             pending_header = cells
             if not header or len(cells) != len(header):
@@ -129,6 +133,10 @@ def split_units(text: str, heading: str = "") -> list[Unit]:
             if not in_list:
                 flush_paragraph()
                 in_list = True
+                if open_lead and units and units[-1].kind == SENTENCE:
+                    # Its last sentence is the list's lead-in, not a quote of its own.
+                    lead = units.pop().text
+            open_lead = False
             item = _LIST_MARKER.sub("", line, count=1)
             add(item, ITEM, lead=lead)
             continue
@@ -153,6 +161,7 @@ def split_units(text: str, heading: str = "") -> list[Unit]:
             current_heading = clean(line)
             block += 1
             continue
+        open_lead = False
         paragraph.append(line)
     flush_paragraph()
     return [u for u in units if u.text]
@@ -162,10 +171,9 @@ def quotable(unit: Unit) -> bool:
     """Whether a piece can stand alone in an answer."""
     if is_non_answer(unit):
         return False
-    if unit.kind == SENTENCE:
-        # A line ending in ':' only introduces what follows; alone it answers nothing.
-        return unit.words >= 3 and not unit.text.endswith(":")
-    return unit.words >= 1
+    if unit.text.endswith(":"):
+        return False  # it only introduces what follows; alone it answers nothing
+    return unit.words >= 3 if unit.kind == SENTENCE else unit.words >= 1
 
 
 def quotable_units(text: str, heading: str = "") -> list[Unit]:
@@ -232,7 +240,7 @@ def is_non_answer(unit: Unit) -> bool:
 
 _CODE = re.compile(
     r"(^\s*(>>>|\$ |\.\.\. |#!|import \w|from [\w.]+ import|def \w|class \w)|dtype:"
-    r"|^\s*[\w.]+\s*=\s*[\w.]+\(|-{5,}|\"{3}|'{3})"
+    r"|^\s*[\w.]+\s*=\s*[\w.]+\(|^\s*[A-Za-z_][\w.]*\(.*\)\s*;?\s*$|-{5,}|\"{3}|'{3})"
 )
 
 
