@@ -308,3 +308,22 @@ def test_answers_do_not_depend_on_whether_ingest_stored_the_quote_vectors(cli, k
         assert stored["answer"] == embedded["answer"]
         assert stored["evidence"]["quote"] > 0.3
         assert abs(stored["evidence"]["quote"] - embedded["evidence"]["quote"]) < 0.01
+
+
+def test_a_no_op_ingest_adds_quote_vectors_an_index_lacks_or_cannot_read(cli, kb, tmp_path):
+    """After an upgrade (or a failed step) the next ingest stores them, though no file changed."""
+    import shutil
+
+    from bot.answering.quotes import QUOTES_VERSION
+
+    for damage in ("missing", "older version"):
+        data = tmp_path / damage.replace(" ", "-")
+        shutil.copytree(kb, data)
+        meta = _generation(data) / "quotes.json"
+        if damage == "missing":
+            meta.unlink()
+        else:
+            meta.write_text(meta.read_text().replace(f'"version": {QUOTES_VERSION}', '"version": 0'))
+        result = cli("ingest", str(kb.parent / "docs"), "--data-dir", str(data))
+        assert result.exit_code == 0 and "0 added, 0 updated" in " ".join(result.output.split())
+        assert json.loads(meta.read_text())["version"] == QUOTES_VERSION, damage

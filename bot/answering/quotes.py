@@ -138,4 +138,9 @@ def write_quote_vectors(
 
 
 def has_quote_vectors(data_dir: Path, name: str) -> bool:
-    return (generation_dir(data_dir, name) / META_FILE).exists()
+    """True when generation `name` has quote vectors this version can read: after an upgrade
+    that cuts pieces differently, the next ingest writes them again, even if nothing changed."""
+    try:
+        return json.loads((generation_dir(data_dir, name) / META_FILE).read_text()) == _meta()
+    except (OSError, ValueError):
+        return False
