@@ -63,7 +63,10 @@ def test_quotes_keep_structure_and_leave_out_non_answers():
         "How do we know it happened?\n\n"
         "## References\n\n- https://example.org/paper\n\n"
         "Licensed under CC BY 4.0.\n\n"
-        ">>> memory.clear(session='x')\n"
+        ">>> memory.clear(session='x')\n\n"
+        "plot_metric_frame(frame, kind='point')\n\n"
+        "The people who review memory changes are\n\n"
+        "<div>cards the text extraction could not keep as a list</div>\n"
     )
     pieces = split_units(text)
     first = pieces[0]
@@ -73,7 +76,8 @@ def test_quotes_keep_structure_and_leave_out_non_answers():
     assert {u.lead for u in items} == {"Root causes:"}
     quotable = units(text)
     assert "Trust" in quotable  # short list items are kept
-    for left_out in ("This page describes", "How do we know", "https://", "Licensed", ">>>"):
+    left_outs = ("This page describes", "How do we know", "https://", "Licensed", ">>>", "plot_")
+    for left_out in (*left_outs, "changes are"):
         assert not any(left_out in q for q in quotable), left_out
 
 

@@ -33,7 +33,7 @@ QUOTES_FILE = "quotes.npy"
 OFFSETS_FILE = "quote_offsets.npy"
 META_FILE = "quotes.json"
 # Bump when the way passages are cut into pieces changes: old rows would mean other pieces.
-QUOTES_VERSION = 2
+QUOTES_VERSION = 3
 EMBED_CHUNK = 512  # pieces embedded per call, so memory stays flat on a large corpus
 
 log = logging.getLogger(__name__)

@@ -225,6 +225,8 @@ def is_non_answer(unit: Unit) -> bool:
     text = unit.text
     if unit.kind == SENTENCE and text.rstrip().endswith("?"):
         return True  # an FAQ's question restates the asker's; its answer follows it
+    if unit.kind == SENTENCE and _UNFINISHED.search(text):
+        return True  # "The current maintainers are" introduces something we cannot show
     if _NON_ANSWER_HEADINGS.search(unit.heading or ""):
         return True
     if _BOILERPLATE_OPENER.match(text) or _LICENCE.search(text):
@@ -238,6 +240,12 @@ def is_non_answer(unit: Unit) -> bool:
     return bool(re.fullmatch(r"[\W\d_]+", text))
 
 
+# A sentence that stops on a word that needs something after it, with no full stop.
+_UNFINISHED = re.compile(
+    r"\b(are|is|was|were|be|include|includes|including|the|a|an|of|to|and|or|by|for|with|"
+    r"as|such as|following|below|these|our|their|its|from|into|on|at|in)\s*$",
+    re.IGNORECASE,
+)
 _CODE = re.compile(
     r"(^\s*(>>>|\$ |\.\.\. |#!|import \w|from [\w.]+ import|def \w|class \w)|dtype:"
     r"|^\s*[\w.]+\s*=\s*[\w.]+\(|^\s*[A-Za-z_][\w.]*\(.*\)\s*;?\s*$|-{5,}|\"{3}|'{3})"
