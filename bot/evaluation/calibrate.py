@@ -17,7 +17,7 @@ GRID = {
     "coverage": (0.0, 0.1, 0.2, 0.3, 0.5),
     "agreement": (0.0, 0.05, 0.1, 0.15, 0.2),
     "concentration": (0.0, 0.1, 0.2, 0.3),
-    "unknown": (0.0, -0.05, -0.1, -0.15, -0.2),
+    "unknown": (0.0, -0.1, -0.2, -0.3),
     "quote": (0.0, 0.25, 0.5, 0.75, 1.0),
 }
 
@@ -54,8 +54,15 @@ def fit(
         trial = Calibration(weights=dict(zip(FEATURES, values, strict=True)))
         scores = [confidence(f, trial) for f in features]
         found = _best_threshold(scores, oos, min_recall)
-        if found and (best is None or found[0] > best[0]):
-            best = (found[0], trial.weights, found[1])
+        if found is None:
+            continue
+        # Between rules the labelled questions cannot tell apart, take the one that trusts
+        # less a question naming things the knowledge base never mentions: a golden set has
+        # few such questions, and a new knowledge base's near-domain ones often do ("SHAP",
+        # "the EU AI Act"). Not inventing comes first.
+        rank = (*found[0], -trial.weights["unknown"])
+        if best is None or rank > best[0]:
+            best = (rank, trial.weights, found[1])
     if best is None:
         return Calibration()
     return Calibration(
