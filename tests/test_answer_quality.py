@@ -329,3 +329,4 @@ def test_a_no_op_ingest_adds_quote_vectors_an_index_lacks_or_cannot_read(cli, kb
         result = cli("ingest", str(kb.parent / "docs"), "--data-dir", str(data))
         assert result.exit_code == 0 and "0 added, 0 updated" in " ".join(result.output.split())
         assert json.loads(meta.read_text())["version"] == QUOTES_VERSION, damage
+        assert "[ingest] quote vectors:" in result.stderr and "embedded now" in result.stderr

@@ -21,6 +21,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -38,6 +39,14 @@ EMBED_CHUNK = 512  # pieces embedded per call, so memory stays flat on a large c
 
 log = logging.getLogger(__name__)
 Embed = Callable[[list[str]], np.ndarray]
+
+
+class Progress(Protocol):
+    """How far embedding has got: a big knowledge base takes minutes (6 ms a piece)."""
+
+    def start(self, total: int) -> None: ...
+    def advance(self, amount: int) -> None: ...
+    def stop(self) -> None: ...
 
 
 def _meta() -> dict[str, object]:
@@ -89,7 +98,11 @@ def _save(path: Path, array: np.ndarray) -> None:
 
 
 def write_quote_vectors(
-    data_dir: Path, name: str, embed: Embed, previous: str | None = None
+    data_dir: Path,
+    name: str,
+    embed: Embed,
+    previous: str | None = None,
+    progress: Progress | None = None,
 ) -> tuple[int, int]:
     """Embeds the quotable pieces of generation `name`, reusing `previous`'s rows for
     passages it already had. Returns (pieces stored, pieces embedded now)."""
@@ -114,8 +127,17 @@ def write_quote_vectors(
         for t in pieces
     ]
     made: list[np.ndarray] = []
-    for start in range(0, len(missing), EMBED_CHUNK):
-        made.append(np.asarray(embed(missing[start : start + EMBED_CHUNK]), dtype=np.float32))
+    if progress is not None and missing:
+        progress.start(len(missing))
+    try:
+        for start in range(0, len(missing), EMBED_CHUNK):
+            batch = missing[start : start + EMBED_CHUNK]
+            made.append(np.asarray(embed(batch), dtype=np.float32))
+            if progress is not None:
+                progress.advance(len(batch))
+    finally:
+        if progress is not None:
+            progress.stop()
     fresh = iter(np.concatenate(made) if made else np.zeros((0, 0), dtype=np.float32))
     rows: list[np.ndarray] = []
     offsets = [0]

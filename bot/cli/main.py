@@ -52,8 +52,9 @@ def _settings(data_dir: Path | None) -> Settings:
 class _RichProgress:
     """A progress bar for long embedding runs; short ones only get the summary line."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, what: str = "chunks") -> None:
         self._console = console
+        self._what = what
         self._bar: Progress | None = None
         self._task: TaskID | None = None
 
@@ -64,7 +65,7 @@ class _RichProgress:
             TextColumn("embedding"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("chunks"),
+            TextColumn(self._what),
             TimeRemainingColumn(),
             console=self._console,
             transient=True,
@@ -99,8 +100,18 @@ def _finish_generation(settings: Settings, only_missing: bool = False):
 
         if not (only_missing and has_quote_vectors(data_dir, name)):
             try:
-                write_quote_vectors(
-                    data_dir, name, shared_embedder().embed, previous=current_generation(data_dir)
+                stored, embedded = write_quote_vectors(
+                    data_dir,
+                    name,
+                    shared_embedder().embed,
+                    previous=current_generation(data_dir),
+                    progress=_RichProgress(err, "quotable pieces"),
+                )
+                # A phase line like the pipeline's, for operators tailing the log.
+                print(
+                    f"[ingest] quote vectors: {stored} pieces, {embedded} embedded now",
+                    file=sys.stderr,
+                    flush=True,
                 )
             except Exception as error:
                 _warn("Could not store the quote vectors (answers embed them as they go)", error)
