@@ -138,3 +138,13 @@ def test_a_corrupt_index_gets_a_clear_message_and_can_be_rebuilt(cli, write, tmp
     assert rebuilt.exit_code == 0, rebuilt.output
     answer = cli.json("ask", "how fast does the CoE answer requests?", "--data-dir", str(data))
     assert "one working day" in answer["answer"]
+
+
+def test_a_name_the_knowledge_base_never_spells_out_counts_as_unknown(cli, kb_data):
+    """Every word of "the EU AI Act" appears in the knowledge base, the name never does: a
+    question about it is not answered from passages that merely share its other words."""
+    law = _ask(cli, kb_data, "is our chatbot compliant with the EU AI Act?")
+    assert law["evidence"]["unknown"] >= 1
+    assert law["abstained"] is True
+    ours = _ask(cli, kb_data, "what does the AI Launch Standard require for a chatbot?")
+    assert ours["evidence"]["unknown"] == 0 and ours["abstained"] is False

@@ -169,7 +169,7 @@ def term_coverage(
     return sum(idf[t] for t in known if t in present) / total
 
 
-def unknown_names(question: str, known: Callable[[str], bool]) -> int:
+def unknown_names(question: str, known: Callable[[str], bool], context: str | None = None) -> int:
     """Names in the question the knowledge base never mentions (0, 1 or 2).
 
     "Do we have a BAA with provider B?", "the NIST RMF", "A100s or H100s": a question about
@@ -189,7 +189,38 @@ def unknown_names(question: str, known: Callable[[str], bool]) -> int:
             continue
         if not known(token):
             found += 1
+    if context is not None:
+        # "the EU AI Act", "NIST AI RMF": every word may be known while the name is not.
+        # `context` is the text of the passages found; a name they never spell out is not
+        # what they are about.
+        text = " ".join(context.lower().split())
+        found += sum(1 for name in _name_phrases(question) if name.lower() not in text)
     return min(found, 2)
+
+
+def _name_phrases(question: str) -> list[str]:
+    """Runs of two or more name-shaped words separated by single spaces."""
+    names: list[str] = []
+    run: list[str] = []
+    previous_end = -1
+    for position, match in enumerate(_TOKEN.finditer(question)):
+        token = match.group(0)
+        shaped = (
+            sum(ch.isupper() for ch in token) >= 2
+            or any(ch.isdigit() for ch in token)
+            or (position > 0 and token[:1].isupper())
+        )
+        adjacent = question[previous_end : match.start()] == " "
+        if shaped and (not run or adjacent):
+            run.append(token)
+        else:
+            if len(run) >= 2:
+                names.append(" ".join(run))
+            run = [token] if shaped else []
+        previous_end = match.end()
+    if len(run) >= 2:
+        names.append(" ".join(run))
+    return names
 
 
 def evidence_for(

@@ -290,7 +290,11 @@ class AnswerService:
             terms(question[:MAX_QUESTION_CHARS]),
             loaded.passage_terms,
             loaded.idf,
-            unknown=unknown_names(question, lambda word: all(t in loaded.idf for t in terms(word))),
+            unknown=unknown_names(
+                question,
+                lambda word: all(t in loaded.idf for t in terms(word)),
+                context=" ".join(p.chunk.embed_text for p in result.passages),
+            ),
             quote=self._best_quote(loaded, result, question_vector),
         )
 
