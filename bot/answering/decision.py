@@ -169,6 +169,15 @@ def term_coverage(
     return sum(idf[t] for t in known if t in present) / total
 
 
+def _name_shaped(token: str, position: int) -> bool:
+    """An acronym, a word with digits, or a capital after the question's first word."""
+    return (
+        sum(ch.isupper() for ch in token) >= 2
+        or any(ch.isdigit() for ch in token)
+        or (position > 0 and token[:1].isupper())
+    )
+
+
 def unknown_names(question: str, known: Callable[[str], bool], context: str | None = None) -> int:
     """Names in the question the knowledge base never mentions (0, 1 or 2).
 
@@ -180,11 +189,7 @@ def unknown_names(question: str, known: Callable[[str], bool], context: str | No
     found = 0
     for position, match in enumerate(_TOKEN.finditer(question)):
         token = match.group(0)
-        shaped = (
-            sum(ch.isupper() for ch in token) >= 2
-            or any(ch.isdigit() for ch in token)
-            or (position > 0 and token[:1].isupper())
-        )
+        shaped = _name_shaped(token, position)
         if not shaped or token.lower() in _COMMON_ABBREVIATIONS or len(token) < 2:
             continue
         if not known(token):
@@ -205,11 +210,7 @@ def _name_phrases(question: str) -> list[str]:
     previous_end = -1
     for position, match in enumerate(_TOKEN.finditer(question)):
         token = match.group(0)
-        shaped = (
-            sum(ch.isupper() for ch in token) >= 2
-            or any(ch.isdigit() for ch in token)
-            or (position > 0 and token[:1].isupper())
-        )
+        shaped = _name_shaped(token, position)
         adjacent = question[previous_end : match.start()] == " "
         if shaped and (not run or adjacent):
             run.append(token)
