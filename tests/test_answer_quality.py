@@ -299,6 +299,9 @@ def test_answers_do_not_depend_on_whether_ingest_stored_the_quote_vectors(cli, k
     shutil.copytree(kb, older)
     for name in ("quotes.json", "quotes.npy", "quote_offsets.npy"):
         (_generation(older) / name).unlink()
+    damaged = tmp_path / "damaged"  # a disk error or a half-copied backup
+    shutil.copytree(kb, damaged)
+    (_generation(damaged) / "quotes.npy").write_bytes(b"\x93NUMPY garbage")
     for question in (
         "how do we prevent memory poisoning in our agent?",
         "what are the common root causes of model incidents?",
@@ -308,6 +311,7 @@ def test_answers_do_not_depend_on_whether_ingest_stored_the_quote_vectors(cli, k
         assert stored["answer"] == embedded["answer"]
         assert stored["evidence"]["quote"] > 0.3
         assert abs(stored["evidence"]["quote"] - embedded["evidence"]["quote"]) < 0.01
+        assert _ask(cli, damaged, question)["answer"] == stored["answer"]
 
 
 def test_a_no_op_ingest_adds_quote_vectors_an_index_lacks_or_cannot_read(cli, kb, tmp_path):
