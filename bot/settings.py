@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingest import bundled_knowledge_dir
@@ -70,6 +70,16 @@ class Settings(BaseSettings):
         default=25.0, gt=0, le=300, validation_alias="COE_SHUTDOWN_TIMEOUT_S"
     )
     max_request_kb: int = Field(default=1024, ge=16, validation_alias="COE_MAX_REQUEST_KB")
+    # An optional OpenAI-compatible model that writes answers from the retrieved passages;
+    # without one, answers are quotes (see README "Written answers from your own model").
+    llm_base_url: str | None = Field(default=None, validation_alias="COE_LLM_BASE_URL")
+    llm_model: str | None = Field(default=None, validation_alias="COE_LLM_MODEL")
+    llm_api_key: SecretStr | None = Field(default=None, validation_alias="COE_LLM_API_KEY")
+    llm_timeout_s: float = Field(default=20.0, gt=0, le=300, validation_alias="COE_LLM_TIMEOUT_S")
+    llm_max_tokens: int = Field(
+        default=600, ge=16, le=32_000, validation_alias="COE_LLM_MAX_TOKENS"
+    )
+    llm_temperature: float = Field(default=0.0, ge=0, le=2, validation_alias="COE_LLM_TEMPERATURE")
 
     @field_validator("knowledge_dirs", "staff_user_ids", mode="before")
     @classmethod
@@ -79,6 +89,10 @@ class Settings(BaseSettings):
     @cached_property
     def knowledge_paths(self) -> list[Path]:
         return list(self.knowledge_dirs) or [bundled_knowledge_dir()]
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
 
     @property
     def socket_mode(self) -> bool:

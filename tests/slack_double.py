@@ -256,6 +256,8 @@ class SlackDouble:
             return 200, self._post(body, ts), {}
         if method == "chat.update":
             return 200, self._update(body, ts), {}
+        if method in ("chat.startStream", "chat.appendStream", "chat.stopStream"):
+            return 200, self._stream(method, body, ts), {}
         if method == "chat.delete":
             return 200, self._delete(body), {}
         if method == "conversations.history":
@@ -318,6 +320,35 @@ class SlackDouble:
         messages.append(stored)
         messages.sort(key=lambda m: _ts_key(m["ts"]))
         return {"ok": True, "channel": channel, "ts": ts, "message": self._shown(stored, True)}
+
+    def _stream(self, method: str, body: dict, ts: str) -> dict:
+        """Slack's streaming messages: started with text, appended to, then stopped (with
+        blocks and metadata); a stopped stream takes no more text."""
+        channel = self._channel_of(body.get("channel"))
+        text = str(body.get("markdown_text") or "")
+        text += "".join(
+            str(c.get("text") or "") for c in body.get("chunks") or [] if isinstance(c, dict)
+        )
+        if method == "chat.startStream":
+            if not body.get("thread_ts"):
+                return {"ok": False, "error": "invalid_arguments"}
+            answer = self._post({**body, "text": text, "blocks": None}, ts)
+            stored = self._find(answer["channel"], ts)
+            if stored is not None:
+                stored["streaming"] = True
+            return {"ok": True, "channel": answer["channel"], "ts": ts}
+        stored = self._find(channel, body.get("ts"))
+        if stored is None:
+            return {"ok": False, "error": "message_not_found"}
+        if not stored.get("streaming"):
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        stored["text"] += text
+        if method == "chat.stopStream":
+            stored["streaming"] = False
+            for key in ("blocks", "metadata"):
+                if key in body:
+                    stored[key] = body[key]
+        return {"ok": True, "channel": channel, "ts": stored["ts"]}
 
     def _update(self, body: dict, ts: str) -> dict:
         channel = self._channel_of(body.get("channel"))

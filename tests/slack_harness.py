@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import uvicorn
 
 from bot.answering.service import AnswerService
+from bot.answering.written import writer_from
 from bot.runtime import open_store
 from bot.settings import Settings
 from bot.slack.app import SlackApp, build_app
@@ -268,7 +269,10 @@ def start_app(data_dir: Path, api_url: str, db_dir: Path, **overrides) -> Runnin
         **overrides,
     )
     answers = AnswerService(
-        data_dir, source_base_url=settings.source_base_url, help_channel=settings.help_channel
+        data_dir,
+        source_base_url=settings.source_base_url,
+        help_channel=settings.help_channel,
+        writer=writer_from(settings),
     )
     return RunningApp(build_app(settings, answers, open_store(settings)))
 

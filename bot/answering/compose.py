@@ -169,7 +169,7 @@ def pick_quotes(
     return [Pick(c.text, c.passage_rank, c.unit.kind) for c in chosen]
 
 
-def _source(number: int, passage: Passage, today: date, cited: bool = True) -> Source:
+def source_for(number: int, passage: Passage, today: date, cited: bool = True) -> Source:
     chunk = passage.chunk
     return Source(
         number=number,
@@ -252,7 +252,7 @@ def compose_answer(
         doc = passage.chunk.doc_id
         if doc not in numbers:
             numbers[doc] = len(numbers) + 1
-            sources.append(_source(numbers[doc], passage, today))
+            sources.append(source_for(numbers[doc], passage, today))
         sentences.append(AnswerSentence(text=pick.text, source_number=numbers[doc], kind=pick.kind))
     # Further strong documents are listed for reading on, after the cited ones.
     for passage in passages:
@@ -266,7 +266,7 @@ def compose_answer(
         )
         if doc not in numbers and strong:
             numbers[doc] = len(numbers) + 1
-            sources.append(_source(numbers[doc], passage, today, cited=False))
+            sources.append(source_for(numbers[doc], passage, today, cited=False))
     text = " ".join(
         s.text if s.kind == "more" else f"{s.text} [{s.source_number}]" for s in sentences
     )
@@ -312,7 +312,7 @@ def compose_abstention(
         for passage in passages:
             if passage.chunk.doc_id not in seen:
                 seen.add(passage.chunk.doc_id)
-                related.append(_source(len(related) + 1, passage, today, cited=False))
+                related.append(source_for(len(related) + 1, passage, today, cited=False))
             if len(related) == 2:
                 break
     return Answer(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class Source(BaseModel):
@@ -27,6 +28,37 @@ class AnswerSentence(BaseModel):
     text: str
     source_number: int
     kind: str = "sentence"  # sentence | item (of a quoted list) | row (of a table) | more
+    # Every source a written sentence cites (the first is `source_number`); None for quotes.
+    source_numbers: list[int] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _without_none(handler(self), ("source_numbers",))
+
+    @property
+    def markers(self) -> str:
+        return "".join(f"[{n}]" for n in self.source_numbers or [self.source_number])
+
+
+class Dropped(BaseModel):
+    """A sentence the model wrote that was not shown, and why."""
+
+    text: str
+    reason: str
+
+
+class Written(BaseModel):
+    """How a model-written answer came about: kept for staff to audit and for usage reports."""
+
+    model: str
+    standalone_question: str | None = None  # a thread follow-up, rewritten by the model
+    kept: int = 0  # sentences shown
+    dropped: list[Dropped] = Field(default_factory=list)
+    fallback: str | None = None  # why the quotes were shown instead, if they were
+    tokens_in: int = 0
+    tokens_out: int = 0
+    first_sentence_ms: float | None = None
+    total_ms: float = 0.0
 
 
 class ChecklistLink(BaseModel):
@@ -63,3 +95,20 @@ class Answer(BaseModel):
     related: list[Source] = Field(default_factory=list)  # closest documents when declining
     evidence: Evidence = Field(default_factory=Evidence)
     latency_ms: float = 0.0
+    # Only with a model configured: what it wrote and what verification left out, and a line
+    # for people ("3 sentences written by …", "the model was unavailable, quotes instead").
+    written: Written | None = None
+    note: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Without a model the JSON stays exactly as before these fields existed.
+        return _without_none(handler(self), ("written", "note"))
+
+
+def _without_none(data: Any, keys: tuple[str, ...]) -> Any:
+    if isinstance(data, dict):
+        for key in keys:
+            if data.get(key, 0) is None:
+                del data[key]
+    return data

@@ -6,10 +6,11 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import numpy as np
@@ -22,7 +23,6 @@ from bot.answering.compose import (
     find_checklist,
 )
 from bot.answering.decision import (
-    ANSWER,
     PARTIAL,
     TOP_PASSAGES,
     Calibration,
@@ -33,8 +33,9 @@ from bot.answering.decision import (
     resolve_calibration,
     unknown_names,
 )
+from bot.answering.events import AnswerEvent, Final, Found
 from bot.answering.intent import question_intent
-from bot.answering.models import Answer
+from bot.answering.models import Answer, ChecklistLink
 from bot.answering.quotes import QuoteVectors, meaning_texts
 from bot.answering.retrieval import Passage, Retrieval, retrieve
 from bot.answering.synonyms import expand, load_synonyms
@@ -45,6 +46,9 @@ from ingest.index_store import KnowledgeIndex
 from ingest.lexical import lexical_terms, terms
 from ingest.lexical import query_terms as question_terms
 from ingest.records import ChunkRecord
+
+if TYPE_CHECKING:
+    from bot.answering.written import AnswerWriter
 
 MAX_QUESTION_CHARS = 2000
 # Passages whose quote vectors were embedded at answer time (an index written before ingest
@@ -98,6 +102,7 @@ class AnswerService:
         source_base_url: str | None = None,
         help_channel: str = DEFAULT_HELP_CHANNEL,
         generation: str | None = None,
+        writer: AnswerWriter | None = None,
     ) -> None:
         """`generation` pins one generation (an ingest checking its work before publishing);
         otherwise the service follows whatever generation is current."""
@@ -115,6 +120,8 @@ class AnswerService:
         self.help_channel = help_channel
         self._quote_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._quote_lock = threading.Lock()
+        # With a model configured, answers are written by it and checked (written.py).
+        self.writer = writer
 
     @property
     def calibration(self) -> Calibration:
@@ -168,6 +175,9 @@ class AnswerService:
     def warm_up(self) -> None:
         self._current()
         self._embedder_factory().embed_query("warm up")
+
+    def warm_up_embedder(self) -> None:
+        self._embedder_factory()
 
     def retrieve(self, query: str, staff: bool, k: int = 10, vector=None) -> Retrieval:
         return self._retrieve(self._current(), query, staff, k, vector)
@@ -225,61 +235,124 @@ class AnswerService:
 
     def ask(self, question: str, staff: bool = False, context: str = "") -> Answer:
         """Answers from the knowledge base, or abstains; `context` is earlier conversation."""
-        question = " ".join(question.split())
-        if not question:
-            raise EmptyQuestionError("ask a question: the text was empty")
+        if self.writer is not None:
+            final: Answer | None = None
+            for event in self.stream(question, staff, context):
+                if isinstance(event, Final):
+                    final = event.answer
+            assert final is not None  # stream() always ends with Final
+            return final
+        question = _clean(question)
         query = question[:MAX_QUESTION_CHARS]
         if context:
             # A follow-up ("what about vendors?") is searched together with what came before.
             query = f"{query} {context}"[:MAX_QUESTION_CHARS]
+        started = time.perf_counter()
+        found = self.find(question, query, staff)
+        answer = self.extractive(found)
+        self.link_sources(answer)
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        staff: bool = False,
+        context: str = "",
+        turns: list[tuple[str, str]] | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """The answer as it is made: status lines, each verified sentence, then `Final`.
+
+        Without a model this is `ask()` as one `Final`. `turns` are a thread's earlier
+        (question, answer) pairs; with a model a follow-up is rewritten from them.
+        """
+        if self.writer is None:
+            yield Final(self.ask(question, staff, context))
+            return
+        question = _clean(question)
+        yield from self.writer.write(self, question, staff, context, turns or [])
+
+    def find(self, question: str, query: str, staff: bool) -> Found:
+        """Retrieval and the answer/decline decision for one question."""
         loaded = self._current()
         embedder = self._embedder_factory()  # loading the model is start-up cost, not latency
-        started = time.perf_counter()
         vector = embedder.embed_query(query)
         result = self._retrieve(loaded, query, staff, vector=vector)
-        query_terms = terms(question[:MAX_QUESTION_CHARS])
         question_vector = (
             vector if query == question[:MAX_QUESTION_CHARS] else embedder.embed_query(question)
         )
         features = self._features(loaded, question, result, question_vector)
         calibration = self._calibration or loaded.calibration
         evidence, verdict = decide(features, calibration)
-        searched = loaded.index.document_count(staff)
+        return Found(
+            loaded=loaded,
+            question=question,
+            query=query,
+            result=result,
+            question_vector=question_vector,
+            evidence=evidence,
+            verdict=verdict,
+            threshold=calibration.threshold,
+            searched=loaded.index.document_count(staff),
+        )
+
+    def checklist_for(self, found: Found) -> ChecklistLink | None:
+        loaded = found.loaded
+        return find_checklist(
+            set(terms(found.question[:MAX_QUESTION_CHARS])),
+            found.result.passages,
+            lambda d: _checklist_counts(loaded, d),
+        )
+
+    def extractive(self, found: Found) -> Answer:
+        """Quotes that answer the question, or the honest decline."""
+        question, result, evidence = found.question, found.result, found.evidence
         answer: Answer | None = None
-        if result.passages and verdict in (ANSWER, PARTIAL):
-            checklist = find_checklist(
-                set(query_terms), result.passages, lambda d: _checklist_counts(loaded, d)
-            )
+        if found.answerable:
             answer = compose_answer(
                 question,
                 result.passages,
                 # "who"/"how" would match any sentence that has them; pick on topic words.
                 question_terms(question[:MAX_QUESTION_CHARS]),
                 terms,
-                checklist,
+                self.checklist_for(found),
                 evidence,
-                searched,
+                found.searched,
                 self._today(),
                 intent=question_intent(question),
-                semantic=self._meaning(loaded, question_vector),
-                partial=verdict == PARTIAL,
+                semantic=self._meaning(found.loaded, found.question_vector),
+                partial=found.verdict == PARTIAL,
             )
             if not answer.sentences:
                 answer = None  # nothing quotable survived: not an answer
         if answer is None:
-            near = evidence.confidence >= calibration.threshold - NEAR_MISS_MARGIN
-            answer = compose_abstention(
-                question,
-                result.passages,
-                evidence,
-                searched,
-                near,
-                self._today(),
-                help_channel=self.help_channel,
+            answer = self.decline(
+                found, near=evidence.confidence >= found.threshold - NEAR_MISS_MARGIN
             )
-        self._link_sources(answer)
-        answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
+
+    def today(self) -> date:
+        return self._today()
+
+    def decline(self, found: Found, near: bool) -> Answer:
+        return compose_abstention(
+            found.question,
+            found.result.passages,
+            found.evidence,
+            found.searched,
+            near,
+            self._today(),
+            help_channel=self.help_channel,
+        )
+
+    def piece_similarity(self, found: Found, passages: list[Passage], vector: np.ndarray) -> float:
+        """Cosine of `vector` to the closest quotable piece of `passages` (verification)."""
+        best = 0.0
+        for passage in passages:
+            vectors = self._quote_vectors(found.loaded, passage)
+            if len(vectors):
+                best = max(best, float((vectors @ vector).max()))
+        return best
 
     def _features(
         self, loaded: _Loaded, question: str, result: Retrieval, question_vector: np.ndarray
@@ -318,7 +391,7 @@ class AnswerService:
     def chunks(self) -> list[ChunkRecord]:
         return self._current().index.chunks
 
-    def _link_sources(self, answer: Answer) -> None:
+    def link_sources(self, answer: Answer) -> None:
         """Documents without a `url` link to COE_SOURCE_BASE_URL + their path, if set."""
         if not self.source_base_url:
             return
@@ -329,6 +402,13 @@ class AnswerService:
 
     def passages(self, query: str, staff: bool, k: int = 10) -> list[Passage]:
         return self.retrieve(query, staff, k).passages
+
+
+def _clean(question: str) -> str:
+    question = " ".join(question.split())
+    if not question:
+        raise EmptyQuestionError("ask a question: the text was empty")
+    return question
 
 
 def _checklist_counts(loaded: _Loaded, doc_id: str) -> tuple[int, int] | None:

@@ -188,6 +188,7 @@ def ingest(
 def _service(settings: Settings):
     """The answering service, ingesting the configured knowledge base on first use."""
     from bot.answering.service import AnswerService
+    from bot.answering.written import writer_from
     from ingest.index_store import current_generation
 
     if current_generation(settings.data_dir) is None:
@@ -197,6 +198,7 @@ def _service(settings: Settings):
         settings.data_dir,
         source_base_url=settings.source_base_url,
         help_channel=settings.help_channel,
+        writer=writer_from(settings),
     )
     try:
         service.index  # noqa: B018 - opens the index now so damage is reported up front
@@ -289,6 +291,7 @@ def chat(
         )
     else:
         service.warm_up()
+    turns: list[tuple[str, str]] = []  # earlier questions, for a model to rewrite follow-ups
     while True:
         try:
             line = (
@@ -305,14 +308,49 @@ def chat(
             if interactive:
                 break
             continue
-        answer = service.ask(question, staff=staff)
-        if as_json:
-            # One line per question, so scripts can stream it (JSON Lines).
-            print(answer.model_dump_json(), flush=True)
+        if as_json or service.writer is None:
+            answer = service.ask(question, staff=staff)
+            if as_json:
+                # One line per question, so scripts can stream it (JSON Lines).
+                print(answer.model_dump_json(), flush=True)
+                continue
+            if not interactive:
+                out.print(f"[bold green]you ›[/bold green] {escape(question)}")
+            out.print(_render(answer))
             continue
         if not interactive:
             out.print(f"[bold green]you ›[/bold green] {escape(question)}")
-        out.print(_render(answer))
+        answer = _stream_to_terminal(service, question, staff, turns)
+        turns = [*turns, (question, answer.answer if answer else "")][-3:]
+
+
+def _stream_to_terminal(service, question: str, staff: bool, turns: list):
+    """Prints each verified sentence as the model's answer is checked, then the sources."""
+    from bot.answering.events import Final, Status, Verified
+    from bot.cli.render import answer_renderable
+
+    shown = 0
+    with out.status("searching the knowledge base…") as status:
+        for event in service.stream(question, staff=staff, turns=turns):
+            if isinstance(event, Status):
+                status.update(event.text)
+            elif isinstance(event, Verified):
+                if shown == 0:
+                    status.stop()
+                sentence = event.sentence
+                prefix = "\n  • " if sentence.kind == "item" else ("" if shown == 0 else " ")
+                out.print(
+                    f"{prefix}{escape(sentence.text)} [bold cyan]{sentence.markers}[/bold cyan]",
+                    end="",
+                )
+                shown += 1
+            elif isinstance(event, Final):
+                status.stop()
+                if shown:
+                    out.print()
+                out.print(answer_renderable(event.answer, with_body=shown == 0))
+                return event.answer
+    return None
 
 
 def _render(answer):
@@ -498,6 +536,9 @@ from bot.cli.requests import app as requests_app  # noqa: E402
 app.add_typer(requests_app, name="requests")
 
 from bot.cli.checklists import app as checklists_app  # noqa: E402
+from bot.cli.llm import app as llm_app  # noqa: E402
+
+app.add_typer(llm_app, name="llm")
 
 app.add_typer(checklists_app, name="checklists")
 

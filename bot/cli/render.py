@@ -13,7 +13,8 @@ from bot.answering.retrieval import Passage
 from ingest.pipeline import IngestReport, Outcome
 
 
-def answer_renderable(answer: Answer) -> Panel:
+def answer_renderable(answer: Answer, with_body: bool = True) -> Panel:
+    """`with_body=False` when the sentences were already streamed to the terminal."""
     parts: list = []
     if answer.abstained:
         parts.append(Text(answer.answer, style="yellow"))
@@ -28,14 +29,25 @@ def answer_renderable(answer: Answer) -> Panel:
             "This may not answer your question: it is the closest passage I found.\n",
             style="yellow",
         )
-    for sentence in answer.sentences:
+    for sentence in answer.sentences if with_body else []:
         if sentence.kind in ("item", "row", "more"):
             body.append("\n  • ")
         body.append(sentence.text)
         if sentence.kind != "more":
-            body.append(f" [{sentence.source_number}]", style="bold cyan")
+            body.append(f" {sentence.markers}", style="bold cyan")
         body.append(" ")
-    parts.append(body)
+    if with_body:
+        parts.append(body)
+    if answer.note:
+        parts.append(Text(f"\n{answer.note}", style="dim"))
+    if answer.written is not None and answer.written.kept:
+        parts.append(
+            Text(
+                f"Written by {answer.written.model} from the sources below; every sentence "
+                "was checked against the source it cites.",
+                style="dim",
+            )
+        )
     if answer.checklist:
         link = answer.checklist
         parts.append(

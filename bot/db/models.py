@@ -33,6 +33,9 @@ class AnswerRecord(Base):
     source_doc_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     workshop_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # With a model configured: bot.answering.models.Written (model, tokens, timings, dropped
+    # sentences and why, fallback reason), for audits and usage reports.
+    written: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )

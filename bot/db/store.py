@@ -50,6 +50,7 @@ class AnswerEntry:
     source_doc_ids: tuple[str, ...] = ()
     latency_ms: float = 0.0
     workshop_id: int | None = None
+    written: dict | None = None
 
 
 def add_answer(session: Session, entry: AnswerEntry, reference: str) -> AnswerRecord:
@@ -67,6 +68,7 @@ def add_answer(session: Session, entry: AnswerEntry, reference: str) -> AnswerRe
         source_doc_ids=list(entry.source_doc_ids),
         latency_ms=entry.latency_ms,
         workshop_id=entry.workshop_id,
+        written=entry.written,
     )
     session.add(record)
     return record
@@ -190,6 +192,20 @@ class Store:
                 .limit(limit)
             ).all()
         return list(reversed(rows))
+
+    def thread_turns(
+        self, channel_id: str, thread_ts: str, limit: int = 3
+    ) -> list[tuple[str, str]]:
+        """Earlier (question, answer) pairs of a thread, oldest first: for rewriting a
+        follow-up into a question of its own."""
+        with self.session() as session:
+            rows = session.execute(
+                select(AnswerRecord.question, AnswerRecord.answer)
+                .where(AnswerRecord.channel_id == channel_id, AnswerRecord.thread_ts == thread_ts)
+                .order_by(AnswerRecord.id.desc())
+                .limit(limit)
+            ).all()
+        return [(question, answer or "") for question, answer in reversed(rows)]
 
     def record_feedback(self, reference: str | None, user_id: str, value: str) -> bool:
         with self.session() as session:

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.answering.models import Answer, Source
+from bot.answering.models import Answer, AnswerSentence, Source
 from bot.enablement.checklists import ChecklistDoc
 from bot.slack.mrkdwn import escape, link, truncate
 
@@ -77,7 +77,7 @@ def _quoted(answer: Answer) -> str:
     """Sentences run on; a quoted list's items and a table's rows are bullets."""
     parts: list[str] = []
     for s in answer.sentences:
-        cite = "" if s.kind == "more" else f" *[{s.source_number}]*"
+        cite = "" if s.kind == "more" else f" *{s.markers}*"
         line = f"{escape(s.text)}{cite}"
         if s.kind in ("item", "row", "more"):
             parts.append(f"\n• {line}")
@@ -88,11 +88,20 @@ def _quoted(answer: Answer) -> str:
 
 def _fallback(answer: Answer) -> str:
     return " ".join(
-        s.text if s.kind == "more" else f"{s.text} [{s.source_number}]" for s in answer.sentences
+        s.text if s.kind == "more" else f"{s.text} {s.markers}" for s in answer.sentences
     )
 
 
-def answer_message(answer: Answer, reference: str) -> Message:
+def streamed_sentence(sentence: AnswerSentence, first: bool) -> str:
+    """One verified sentence as Markdown appended to a streaming message."""
+    line = f"{escape(sentence.text)} {sentence.markers}"
+    if sentence.kind == "item":
+        return f"\n- {line}"
+    return line if first else f" {line}"
+
+
+def answer_message(answer: Answer, reference: str, with_body: bool = True) -> Message:
+    """`with_body=False`: what closes a streamed answer whose sentences are already shown."""
     if answer.abstained:
         return abstention_message(answer, reference)
     partial = answer.outcome == "partial"
@@ -102,7 +111,7 @@ def answer_message(answer: Answer, reference: str) -> Message:
             ":mag: _This may not answer your question: it is the closest passage I found in the "
             "CoE knowledge base._\n" + body
         )
-    blocks: list[Block] = [_section(body)]
+    blocks: list[Block] = [_section(body)] if with_body else []
     cited = [s for s in answer.sources if s.cited]
     further = [s for s in answer.sources if not s.cited]
     lines = ["*Sources*", *(_source_line(s) for s in cited)]
@@ -137,16 +146,17 @@ def answer_message(answer: Answer, reference: str) -> Message:
         )
     )
     blocks.append(ActionsBlock(elements=[_expert_button(reference, primary=partial)]))
-    blocks.append(
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"Answer ref `{reference}` · extracted from {answer.searched_documents} "
-                    "CoE documents, never generated"
-                )
-            ]
-        )
+    written = answer.written is not None and answer.written.kept > 0
+    how = (
+        f"written by {escape(answer.written.model)} from {answer.searched_documents} CoE "
+        "documents; every sentence checked against the source it cites"
+        if written and answer.written
+        else f"extracted from {answer.searched_documents} CoE documents, never generated"
     )
+    context = [MarkdownTextObject(text=f"Answer ref `{reference}` · {how}")]
+    if answer.note:
+        context.insert(0, MarkdownTextObject(text=f":information_source: {escape(answer.note)}"))
+    blocks.append(ContextBlock(elements=context))
     fallback = _fallback(answer)
     if partial:
         fallback = "This may not answer your question. The closest passage: " + fallback

@@ -32,6 +32,8 @@ _NOT_HERE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_a
 # Errors Slack reports when it may have done the work anyway, or will soon do it.
 _MAYBE = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 FIRST_UNCERTAIN_RETRY_S = 2.0
+# A stream that is already stopped: the stop we are retrying had reached Slack.
+_STOPPED = {"message_not_in_streaming_state"}
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,9 @@ class Deliverer:
         except _Uncertain as error:
             return self._retry(delivery, str(error), uncertain=True)
         except _Refused as error:
+            if call.method == "chat.stopStream" and error.code in _STOPPED:
+                # An earlier try did stop it (its answer was lost): the message is complete.
+                return self._sent(delivery, call.args["channel"], call.args["ts"])
             if not error.transient and error.code in _NOT_HERE:
                 fallback = delivery.payload.get("dm_fallback_user")
                 if fallback and delivery.channel_id != fallback:
@@ -193,6 +198,10 @@ class Deliverer:
                     **call.args, metadata=_metadata(delivery.key)
                 )
                 return response.get("channel"), response.get("ts")
+            if call.method == "chat.stopStream":
+                args = dict(call.args)
+                self.client.chat_stopStream(**args, metadata=_metadata(delivery.key))
+                return args["channel"], args["ts"]
             if call.method == "chat.update":
                 response = self.client.chat_update(**call.args)
                 return response.get("channel"), response.get("ts")

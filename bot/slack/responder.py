@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bot.answering.events import AnswerEvent, Final
+from bot.answering.models import Answer
 from bot.answering.service import AnswerService
 from bot.db.store import AnswerEntry, Store
 from bot.slack import blocks
@@ -44,6 +47,7 @@ class Ask:
 class Reply:
     message: blocks.Message
     entry: AnswerEntry | None  # what goes in the answer log; None for help and rate limits
+    answer: Answer | None = None
 
 
 class Responder:
@@ -61,8 +65,17 @@ class Responder:
         self.staff = staff
         self.limiter = limiter
 
-    def compose(self, ask: Ask, reference: str, with_store: bool = True) -> Reply:
-        """The reply to post; never raises. `with_store=False` when the database is down."""
+    def compose(
+        self,
+        ask: Ask,
+        reference: str,
+        with_store: bool = True,
+        on_event: Callable[[AnswerEvent], None] | None = None,
+    ) -> Reply:
+        """The reply to post; never raises. `with_store=False` when the database is down.
+
+        With a model configured, `on_event` sees each status and verified sentence as the
+        answer is written (for streaming); the reply is the finished answer either way."""
         if not self.limiter.allow(ask.user_id):
             return Reply(blocks.rate_limited_message(self.limiter.limit), None)
         if not ask.question.strip():
@@ -75,12 +88,15 @@ class Responder:
             question=ask.question,
         )
         try:
-            context = ""
-            if ask.thread_ts and with_store:
-                context = " ".join(self.store.thread_questions(ask.channel_id, ask.thread_ts))
             # Staff-only documents never reach a channel, only a staff member's DM.
             staff = is_direct_channel(ask.channel_id) and self.staff.is_staff(ask.user_id)
-            answer = self.answers.ask(ask.question, staff=staff, context=context)
+            if self.answers.writer is not None:
+                answer = self._written(ask, staff, with_store, on_event)
+            else:
+                context = ""
+                if ask.thread_ts and with_store:
+                    context = " ".join(self.store.thread_questions(ask.channel_id, ask.thread_ts))
+                answer = self.answers.ask(ask.question, staff=staff, context=context)
             workshop = (
                 self.workshops.active(ask.channel_id) if self.workshops and with_store else None
             )
@@ -92,12 +108,37 @@ class Responder:
             )
         return Reply(
             blocks.answer_message(answer, reference),
-            replace(
+            answer=answer,
+            entry=replace(
                 entry,
                 answer=answer.answer,
                 abstained=answer.abstained,
                 source_doc_ids=tuple(s.doc_id for s in answer.sources if s.cited),
                 latency_ms=answer.latency_ms,
                 workshop_id=workshop.id if workshop else None,
+                written=answer.written.model_dump() if answer.written else None,
             ),
         )
+
+    def _written(
+        self,
+        ask: Ask,
+        staff: bool,
+        with_store: bool,
+        on_event: Callable[[AnswerEvent], None] | None,
+    ) -> Answer:
+        turns: list[tuple[str, str]] = []
+        if ask.thread_ts and with_store:
+            turns = self.store.thread_turns(ask.channel_id, ask.thread_ts)
+        final: Answer | None = None
+        for event in self.answers.stream(ask.question, staff=staff, turns=turns):
+            if isinstance(event, Final):
+                final = event.answer
+            elif on_event is not None:
+                try:
+                    on_event(event)
+                except Exception:  # showing progress must never cost the answer
+                    log.exception("could not show answer progress")
+        if final is None:
+            raise RuntimeError("the answer stream ended without an answer")
+        return final

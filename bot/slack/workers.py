@@ -21,13 +21,14 @@ from bot.db.store import new_reference
 from bot.slack import blocks
 from bot.slack.delivery import METADATA_EVENT, Deliverer, SlackCall, render_post
 from bot.slack.responder import Ask, Responder
+from bot.slack.streaming import AnswerStream
 from bot.work.outbox import Delivery, OutboxItem
 from bot.work.questions import Job, QuestionJobs, Ticket, reply_key
 
 log = logging.getLogger(__name__)
 
 STATUS = "searching the knowledge base…"
-ANSWER_KINDS = ("answer", "respond")
+ANSWER_KINDS = ("answer", "respond", "answer_stream")
 
 
 class _ReplyFields(TypedDict):
@@ -68,6 +69,37 @@ def reply_item(job: Job, message: blocks.Message, max_attempts: int) -> OutboxIt
     )
 
 
+def stream_end_item(
+    job: Job, stream: AnswerStream, message: blocks.Message, max_attempts: int
+) -> OutboxItem:
+    """The outbox row that closes a streamed answer with its sources and buttons."""
+    payload: dict = {"ts": stream.ts, "message": message.to_dict()}
+    if stream.unsent:
+        payload["markdown_text"] = stream.unsent
+    return OutboxItem(
+        kind="answer_stream",
+        channel_id=job.channel_id,
+        thread_ts=job.thread_ts,
+        payload=payload,
+        key=reply_key(job.reference),
+        user_id=job.user_id,
+        reference=job.reference,
+        max_attempts=max_attempts,
+        uncertain=False,
+    )
+
+
+def render_stream_end(delivery: Delivery) -> SlackCall:
+    args: dict = {
+        "channel": delivery.channel_id,
+        "ts": delivery.payload["ts"],
+        "blocks": delivery.payload["message"].get("blocks"),
+    }
+    if delivery.payload.get("markdown_text"):
+        args["markdown_text"] = delivery.payload["markdown_text"]
+    return SlackCall("chat.stopStream", args)
+
+
 def render_respond(delivery: Delivery) -> SlackCall:
     return SlackCall("response_url", dict(delivery.payload))
 
@@ -91,7 +123,10 @@ class AnswerWorkers:
         self._stopping = threading.Event()
         self._busy = 0
         self._busy_lock = threading.Condition()
-        deliverer.renderers.update({"answer": render_post, "respond": render_respond})
+        deliverer.renderers.update(
+            {"answer": render_post, "respond": render_respond, "answer_stream": render_stream_end}
+        )
+        self._team_id: str | None = None
         for kind in ANSWER_KINDS:
             deliverer.on_sent[kind] = self._reply_sent
             deliverer.on_gave_up[kind] = self._reply_gave_up
@@ -135,14 +170,23 @@ class AnswerWorkers:
             return False
         if job.surface == "assistant" and job.thread_ts:
             self._set_status(job, job.thread_ts)
+        stream = self._stream_for(job)
         reply = self.responder.compose(
             Ask(job.question, job.user_id, job.channel_id, job.thread_ts, job.surface),
             job.reference,
+            on_event=stream.on_event if stream else None,
         )
-        try:
-            outbox_id = self.jobs.finish(
-                job, reply.entry, reply_item(job, reply.message, self.max_attempts)
+        if stream is not None and stream.started and reply.answer is not None:
+            item = stream_end_item(
+                job,
+                stream,
+                blocks.answer_message(reply.answer, job.reference, with_body=False),
+                self.max_attempts,
             )
+        else:
+            item = reply_item(job, reply.message, self.max_attempts)
+        try:
+            outbox_id = self.jobs.finish(job, reply.entry, item)
         except Exception as error:
             log.exception("could not store the answer of ref %s; trying again", job.reference)
             try:
@@ -156,10 +200,34 @@ class AnswerWorkers:
         self.deliverer.deliver(outbox_id)
         return True
 
-    def _set_status(self, job: Job, thread_ts: str) -> None:
+    def _stream_for(self, job: Job) -> AnswerStream | None:
+        """Written answers stream into their thread; slash commands and DM tops cannot."""
+        if self.responder.answers.writer is None or not job.thread_ts or job.response_url:
+            return None
+        thread_ts = job.thread_ts
+        on_status = None
+        if job.surface == "assistant":
+
+            def on_status(text: str) -> None:
+                self._set_status(job, thread_ts, text)
+
+        return AnswerStream(
+            self.client, job.channel_id, thread_ts, job.user_id, self._team, on_status
+        )
+
+    def _team(self) -> str | None:
+        """The workspace of the bot (and of the askers), needed to stream into channels."""
+        if self._team_id is None:
+            try:
+                self._team_id = str(self.client.auth_test().get("team_id") or "") or None
+            except Exception as error:
+                log.info("could not look up the team id: %s", error)
+        return self._team_id
+
+    def _set_status(self, job: Job, thread_ts: str, status: str = STATUS) -> None:
         try:
             self.client.assistant_threads_setStatus(
-                channel_id=job.channel_id, thread_ts=thread_ts, status=STATUS
+                channel_id=job.channel_id, thread_ts=thread_ts, status=status
             )
         except Exception as error:  # cosmetic: the answer matters, the status does not
             log.info("could not set the assistant status for ref %s: %s", job.reference, error)

@@ -1,0 +1,52 @@
+"""What one question's search found, and the events an answer is made of as it streams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.answering.decision import ANSWER, PARTIAL
+from bot.answering.models import Answer, AnswerSentence, Evidence
+from bot.answering.retrieval import Retrieval
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass
+class Found:
+    loaded: Any  # the index generation answered from (service._Loaded)
+    question: str
+    query: str  # what was searched: the question, with a thread's context if any
+    result: Retrieval
+    question_vector: np.ndarray
+    evidence: Evidence
+    verdict: str
+    threshold: float
+    searched: int  # documents the asker may see
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.result.passages) and self.verdict in (ANSWER, PARTIAL)
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the assistant is doing ("searching the knowledge base…")."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A sentence that passed verification, numbered as in the final answer's sources."""
+
+    sentence: AnswerSentence
+
+
+@dataclass(frozen=True)
+class Final:
+    answer: Answer
+
+
+AnswerEvent = Status | Verified | Final
