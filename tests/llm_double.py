@@ -20,6 +20,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -132,7 +133,7 @@ class LLMDouble:
     def __init__(self, models: list[str] | None = None) -> None:
         self.models: list[str] = list(models) if models else [DEFAULT_MODEL]
         self.default = Reply("I do not know.")
-        self._queue: deque[Reply] = deque()
+        self._queue: deque[Reply | Callable[[dict[str, Any]], Reply]] = deque()
         self._requests: list[Request] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -348,8 +349,10 @@ class LLMDouble:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def script(self, *replies: Reply) -> LLMDouble:
-        """Queues replies for the next chat-completions requests, answered in order."""
+    def script(self, *replies: Reply | Callable[[dict[str, Any]], Reply]) -> LLMDouble:
+        """Queues replies for the next chat-completions requests, answered in order. A
+        callable is given the request body and returns the reply (e.g. to cite a passage by
+        the number the prompt gave it)."""
         with self._lock:
             self._queue.extend(replies)
         return self
@@ -394,7 +397,8 @@ class LLMDouble:
 
     def _next_reply(self, request: Request) -> Reply:
         with self._lock:
-            reply = self._queue.popleft() if self._queue else self.default
+            scripted = self._queue.popleft() if self._queue else self.default
+            reply = scripted if isinstance(scripted, Reply) else scripted(request.body)
             request.reply = reply
             self._requests.append(request)
             return reply
@@ -412,3 +416,24 @@ class LLMDouble:
         """Waits, unless the double closes first (then the answer is abandoned)."""
         if seconds > 0 and self._closing.wait(seconds):
             raise _Closed
+
+
+def source_number(body: dict[str, Any], title: str) -> int:
+    """The number the grounded prompt in `body` gave the first passage whose header has
+    `title` (a test cites the passage a real model would)."""
+    prompt = "\n".join(str(m.get("content") or "") for m in body.get("messages", []))
+    for line in prompt.splitlines():
+        if line.startswith("[") and "] " in line and title.lower() in line.lower():
+            return int(line[1 : line.index("]")])
+    raise AssertionError(f"no source titled {title!r} in the prompt")
+
+
+def citing(title: str, *sentences: str, **reply: Any) -> Callable[[dict[str, Any]], Reply]:
+    """A scripted reply whose sentences cite the passage titled `title`: "{n}" in a sentence
+    becomes that passage's number, so "… [{n}]." is a correct citation."""
+
+    def make(body: dict[str, Any]) -> Reply:
+        n = source_number(body, title)
+        return Reply(" ".join(s.replace("{n}", str(n)) for s in sentences), **reply)
+
+    return make
