@@ -255,9 +255,7 @@ def test_coe_chat_streams_verified_sentences_to_the_terminal(cli, kb_data, llm):
 
 def test_coe_chat_json_gives_the_final_answer_per_line(cli, kb_data, llm):
     llm.script(citing(CHARTER, ALSO_GOOD))
-    result = cli(
-        "chat", "--data-dir", str(kb_data), "--json", input=QUESTION + "\n", env=_env(llm)
-    )
+    result = cli("chat", "--data-dir", str(kb_data), "--json", input=QUESTION + "\n", env=_env(llm))
     (line,) = result.stdout.strip().splitlines()
     assert json.loads(line)["written"]["kept"] == 1
 
