@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date
 
 import pytest
 
@@ -189,3 +190,48 @@ def test_a_stop_that_landed_but_lost_its_answer_is_not_sent_twice(app, double, l
     (shown,) = [m for m in double.messages("C1") if m.get("thread_ts") == "1700005900.000100"]
     assert app.store.answer(reference).message_ts == shown["ts"]
     assert shown["text"] == "Only high-risk launches need a CoE sign-off. [1]"
+
+
+def test_usage_and_fallback_rate_show_in_the_report_and_stats(kb_data, double, llm, cli, tmp_path):
+    app = start_app(
+        kb_data,
+        double.url,
+        tmp_path / "db",
+        COE_LLM_BASE_URL=llm.base_url,
+        COE_LLM_MODEL="coe-test-model",
+        COE_LLM_TIMEOUT_S="5",
+        COE_STAFF_USER_IDS="USTAFF",
+    )
+    try:
+        llm.script(citing(CHARTER, GOOD, INVENTED), *[Reply(status=500)] * 3)
+        app.event(mention(QUESTION, ts="1700006000.000100"))
+        double.wait_for("chat.stopStream")
+        app.event(mention(QUESTION, ts="1700006000.000200"))
+        double.wait_for("chat.postMessage", thread_ts="1700006000.000200")
+        app.command("stats", user="USTAFF", response_url=double.response_url("stats"))
+        stats = all_text(double.wait_for("response/stats")[0].body["blocks"])
+    finally:
+        app.stop()
+    assert "Answer model: *1* written answers of 2, fallback rate *50 %*" in stats
+    assert "1 sentences dropped by verification" in stats
+    today = date.today().isoformat()
+    out = tmp_path / "report"
+    result = cli(
+        "report",
+        "--from",
+        today,
+        "--to",
+        today,
+        "--out",
+        str(out),
+        "--data-dir",
+        str(tmp_path / "db"),
+    )
+    assert result.exit_code == 0, result.output
+    usage = json.loads((out / "report.json").read_text())["model"]
+    assert (usage["questions"], usage["written"], usage["fallbacks"]) == (2, 1, 1)
+    assert usage["fallback_reasons"] == {"the model answered 500": 1}
+    assert usage["tokens_in"] > 100 and usage["first_sentence_p50_ms"] is not None
+    report = (out / "report.md").read_text()
+    assert "| quotes shown instead (fallback) | 1 (50.0 %) |" in report
+    assert "| sentences shown / dropped by verification | 1 / 1 |" in report

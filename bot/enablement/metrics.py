@@ -42,6 +42,59 @@ class ChecklistProgress(BaseModel):
     total: int
 
 
+class ModelUsage(BaseModel):
+    """The optional answer model (COE_LLM_*): how often it wrote the answer, and at what cost."""
+
+    questions: int = 0  # questions the model was asked to answer
+    written: int = 0  # answered with the model's sentences
+    fallbacks: int = 0  # quotes shown instead: the model failed or nothing it wrote held up
+    fallback_rate: float | None = None
+    sentences_kept: int = 0
+    sentences_dropped: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    first_sentence_p50_ms: float | None = None
+    total_p95_ms: float | None = None
+    fallback_reasons: dict[str, int] = Field(default_factory=dict)
+
+
+# Declines decided before the model is asked are not model usage.
+_NOT_ASKED = "the knowledge base does not cover the question"
+
+
+def model_usage(records: list[dict]) -> ModelUsage | None:
+    """Sums the `written` records of the answer log; None when no model was ever used."""
+    usage = ModelUsage()
+    firsts: list[float] = []
+    totals: list[float] = []
+    reasons: Counter[str] = Counter()
+    for record in records:
+        if record.get("fallback") == _NOT_ASKED:
+            continue
+        usage.questions += 1
+        usage.tokens_in += int(record.get("tokens_in") or 0)
+        usage.tokens_out += int(record.get("tokens_out") or 0)
+        usage.sentences_kept += int(record.get("kept") or 0)
+        usage.sentences_dropped += len(record.get("dropped") or [])
+        totals.append(float(record.get("total_ms") or 0.0))
+        if record.get("first_sentence_ms") is not None:
+            firsts.append(float(record["first_sentence_ms"]))
+        if record.get("kept"):
+            usage.written += 1
+        elif record.get("fallback"):
+            usage.fallbacks += 1
+            reasons[str(record["fallback"])] += 1
+    if not usage.questions:
+        return None
+    usage.fallback_rate = round(usage.fallbacks / usage.questions, 3)
+    usage.fallback_reasons = dict(reasons.most_common())
+    if firsts:
+        usage.first_sentence_p50_ms = round(statistics.median(firsts), 1)
+    if len(totals) >= 2:
+        usage.total_p95_ms = round(statistics.quantiles(totals, n=20)[18], 1)
+    return usage
+
+
 class ImpactMetrics(BaseModel):
     period_from: date
     period_to: date
@@ -62,6 +115,7 @@ class ImpactMetrics(BaseModel):
     usage_by_surface: dict[str, int] = Field(default_factory=dict)
     checklists: list[ChecklistProgress] = Field(default_factory=list)
     knowledge_gaps: list[Gap] = Field(default_factory=list)
+    model: ModelUsage | None = None
 
 
 def _week(moment: datetime) -> str:
@@ -145,6 +199,7 @@ def compute_metrics(
             metrics.answered += 1
             bucket.answered += 1
             latencies.append(answer.latency_ms)
+    metrics.model = model_usage([a.written for a in answers if a.written])
     metrics.usage_by_channel = dict(channels.most_common())
     metrics.usage_by_surface = dict(surfaces.most_common())
     if len(latencies) >= 2:

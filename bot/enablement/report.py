@@ -131,6 +131,7 @@ def render_markdown(metrics: ImpactMetrics, charts: dict[str, str]) -> str:
         f"![Helpful rate]({charts['helpful']})",
         f"![Consultations]({charts['consultations']})",
         "",
+        *_model_lines(m),
         "## Usage by channel",
         "",
         "| channel | questions |",
@@ -161,6 +162,32 @@ def render_markdown(metrics: ImpactMetrics, charts: dict[str, str]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _model_lines(m: ImpactMetrics) -> list[str]:
+    u = m.model
+    if u is None:
+        return []
+    rate = None if u.fallback_rate is None else round(u.fallback_rate * 100, 1)
+    lines = [
+        "## Written answers (answer model)",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+        f"| questions sent to the model | {u.questions} |",
+        f"| answered in the model's words | {u.written} |",
+        f"| quotes shown instead (fallback) | {u.fallbacks} ({_value(rate, ' %')}) |",
+        f"| sentences shown / dropped by verification | {u.sentences_kept} / {u.sentences_dropped} |",
+        f"| tokens in / out | {u.tokens_in} / {u.tokens_out} |",
+        f"| time to first sentence, median | {_value(u.first_sentence_p50_ms, ' ms')} |",
+        f"| time to whole answer, p95 | {_value(u.total_p95_ms, ' ms')} |",
+        "",
+    ]
+    if u.fallback_reasons:
+        lines += ["| why quotes were shown | times |", "| --- | --- |"]
+        lines += [f"| {r.replace('|', '/')} | {n} |" for r, n in u.fallback_reasons.items()]
+        lines.append("")
+    return lines
 
 
 def write_report(metrics: ImpactMetrics, out: Path) -> Path:

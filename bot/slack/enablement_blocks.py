@@ -147,9 +147,22 @@ def stats_message(m: ImpactMetrics) -> Message:
             f"median first response {ttfr}",
             f"• Checklist runs: *{len(m.checklists)}*",
             f"• Knowledge gaps: *{len(m.knowledge_gaps)}* topics (`coe report` groups them)",
+            *_model_line(m),
         ]
     )
     return Message(text="CoE figures", blocks=[SectionBlock(text=MarkdownTextObject(text=text))])
+
+
+def _model_line(m: ImpactMetrics) -> list[str]:
+    u = m.model
+    if u is None:
+        return []
+    rate = "—" if u.fallback_rate is None else f"{u.fallback_rate * 100:.0f} %"
+    return [
+        f"• Answer model: *{u.written}* written answers of {u.questions}, fallback rate "
+        f"*{rate}*, {u.sentences_dropped} sentences dropped by verification, "
+        f"{u.tokens_in + u.tokens_out:,} tokens"
+    ]
 
 
 def staff_home_blocks(figures: ImpactMetrics, runs: list[RunView], limit: int = 12) -> list[Block]:
