@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -132,7 +133,8 @@ class _Closed(Exception):
 class LLMDouble:
     def __init__(self, models: list[str] | None = None) -> None:
         self.models: list[str] = list(models) if models else [DEFAULT_MODEL]
-        self.default = Reply("I do not know.")
+        # The reply when nothing is scripted: a Reply, or a callable given the request body.
+        self.default: Reply | Callable[[dict[str, Any]], Reply] = Reply("I do not know.")
         self._queue: deque[Reply | Callable[[dict[str, Any]], Reply]] = deque()
         self._requests: list[Request] = []
         self._lock = threading.Lock()
@@ -435,5 +437,24 @@ def citing(title: str, *sentences: str, **reply: Any) -> Callable[[dict[str, Any
     def make(body: dict[str, Any]) -> Reply:
         n = source_number(body, title)
         return Reply(" ".join(s.replace("{n}", str(n)) for s in sentences), **reply)
+
+    return make
+
+
+def quoting_model(invent: str = "") -> Callable[[dict[str, Any]], Reply]:
+    """A stand-in for a real model: answers with the first full line of source [1], cited,
+    and, if given, one invented sentence (which verification must drop)."""
+
+    def make(body: dict[str, Any]) -> Reply:
+        prompt = str(body["messages"][0]["content"])
+        if "Sources:" not in prompt:  # a follow-up rewrite or a check
+            return Reply(str(body["messages"][-1]["content"]))
+        block = prompt.split("\n[1] ", 1)[1].split("\n[2] ", 1)[0]
+        for line in block.splitlines()[1:]:
+            text = line.strip().removeprefix("- [ ]").removeprefix("-").strip()
+            if len(text.split()) >= 5 and not text.startswith("|"):
+                text = re.split(r"(?<=[.!?])\s+", text)[0].rstrip(".;:")
+                return Reply(f"{text} [1]. {invent}".strip())
+        return Reply("NOT_IN_SOURCES")
 
     return make

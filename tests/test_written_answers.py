@@ -288,3 +288,27 @@ def _writer(llm: LLMDouble) -> AnswerWriter:
     return AnswerWriter(
         ChatModel(ModelConfig(base_url=llm.base_url, model="coe-test-model", timeout_s=5))
     )
+
+
+def test_coe_eval_llm_compares_both_paths_and_reports_what_was_dropped(cli, kb_data, llm):
+    from tests.llm_double import quoting_model
+
+    llm.default = quoting_model(invent="It was approved by Jordan Blake in 2019 [1].")
+    result = cli(
+        "eval", "--data-dir", str(kb_data), "--no-baseline", "--llm", "--json", env=_env(llm)
+    )
+    report = json.loads(result.stdout)
+    written = report["llm"]
+    assert written["model"] == "coe-test-model"
+    assert written["sentences_kept"] > 20
+    # Every invented sentence was dropped, each for the name or year it made up.
+    assert written["sentences_dropped"] >= written["written"]
+    assert 0.3 < written["dropped_share"] < 0.7
+    assert "not in the cited source" in written["drop_reasons"]
+    assert 0 <= written["usefulness"]["useful"] <= 1
+    # The extractive figures are the same as without a model.
+    plain = json.loads(cli("eval", "--data-dir", str(kb_data), "--no-baseline", "--json").stdout)
+    assert plain["usefulness"] == report["usefulness"]
+    assert plain["abstention"] == report["abstention"]
+    refused = cli("eval", "--data-dir", str(kb_data), "--llm")
+    assert refused.exit_code == 2 and "needs a model" in refused.output

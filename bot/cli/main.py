@@ -371,14 +371,24 @@ def evaluate(
     baseline: Annotated[
         bool, typer.Option("--baseline/--no-baseline", help="Compare with dense-only retrieval.")
     ] = True,
+    llm: Annotated[
+        bool,
+        typer.Option(
+            "--llm", help="Also answer with the configured model (COE_LLM_*), side by side."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Measure retrieval and abstention on the golden set; non-zero exit below thresholds."""
+    """Measure retrieval and abstention on the golden set; non-zero exit below thresholds.
+
+    Thresholds apply to the extractive answers; `--llm` adds the model's figures beside them."""
     from bot.evaluation.runner import run_evaluation
 
     settings = _settings(data_dir)
+    if llm and not settings.llm_configured:
+        raise _fail("`--llm` needs a model: set COE_LLM_BASE_URL and COE_LLM_MODEL")
     service = _service(settings)
-    report = run_evaluation(service, golden, calibrate=calibrate, baseline=baseline)
+    report = run_evaluation(service, golden, calibrate=calibrate, baseline=baseline, llm=llm)
     if as_json:
         out.print_json(report.model_dump_json())
     else:

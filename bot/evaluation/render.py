@@ -72,8 +72,45 @@ def print_report(console: Console, report: EvalReport) -> None:
                 f"[yellow]not useful[/yellow] ({escape(item.why)}) {escape(item.question)}\n"
                 f"    → {escape(item.answer)}"
             )
+    if report.llm:
+        _print_side_by_side(console, report)
     if report.passed:
         console.print("[green]PASS: all thresholds met[/green]")
     else:
         for failure in report.failures:
             console.print(f"[red]FAIL: {escape(failure)}[/red]")
+
+
+def _print_side_by_side(console: Console, report: EvalReport) -> None:
+    written = report.llm
+    assert written is not None
+    table = Table(title=f"Quotes vs written by {escape(written.model)} (same questions)")
+    table.add_column("metric")
+    table.add_column("extractive (default)", justify="right")
+    table.add_column("written, verified", justify="right")
+    quoted = report.usefulness
+    rows = [
+        ("useful answers", quoted.useful if quoted else None, written.usefulness.useful),
+        (
+            "right document cited",
+            quoted.right_document_cited if quoted else None,
+            written.usefulness.right_document_cited,
+        ),
+        ("out-of-scope declined", report.abstention.recall, written.abstention.recall),
+        (
+            "in-scope answered",
+            report.abstention.in_scope_answered,
+            written.abstention.in_scope_answered,
+        ),
+    ]
+    for name, left, right in rows:
+        table.add_row(name, "-" if left is None else f"{left:.3f}", f"{right:.3f}")
+    console.print(table)
+    reasons = ", ".join(f"{escape(r)} {n}" for r, n in written.drop_reasons.items()) or "none"
+    console.print(
+        f"Written: {written.written} answers in the model's words, {written.fallbacks} fell back "
+        f"to quotes; verification dropped {written.sentences_dropped} of "
+        f"{written.sentences_kept + written.sentences_dropped} sentences "
+        f"([bold]{written.dropped_share:.1%}[/bold]): {reasons}. "
+        f"Tokens: {written.tokens_in} in, {written.tokens_out} out."
+    )

@@ -49,6 +49,23 @@ class NotUseful(BaseModel):
     answer: str
 
 
+class WrittenPath(BaseModel):
+    """The same golden set answered by the configured model (`coe eval --llm`)."""
+
+    model: str
+    usefulness: Usefulness
+    abstention: AbstentionMetrics
+    written: int  # answers in the model's words
+    fallbacks: int  # quotes shown instead
+    sentences_kept: int
+    sentences_dropped: int
+    dropped_share: float  # of the sentences the model wrote, the share verification dropped
+    drop_reasons: dict[str, int] = Field(default_factory=dict)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    not_useful: list[NotUseful] = Field(default_factory=list)
+
+
 class EvalReport(BaseModel):
     questions: int
     in_scope: int
@@ -65,6 +82,7 @@ class EvalReport(BaseModel):
     misses: list[Miss] = Field(default_factory=list)
     wrongly_answered: list[str] = Field(default_factory=list)
     wrongly_declined: list[str] = Field(default_factory=list)
+    llm: WrittenPath | None = None
 
     @property
     def passed(self) -> bool:
@@ -89,6 +107,61 @@ def run_evaluation(
     golden_path: Path | None = None,
     calibrate: bool = False,
     baseline: bool = True,
+    llm: bool = False,
+) -> EvalReport:
+    """The extractive path always; with `llm`, the configured model's answers side by side."""
+    writer = service.writer
+    service.writer = None
+    try:
+        report = _run(service, golden_path, calibrate, baseline)
+    finally:
+        service.writer = writer
+    if llm:
+        if writer is None:
+            raise ValueError("no answer model configured: set COE_LLM_BASE_URL and COE_LLM_MODEL")
+        report.llm = written_path(service, load_golden(golden_path))
+    return report
+
+
+def written_path(service: AnswerService, golden: GoldenSet) -> WrittenPath:
+    assert service.writer is not None
+    answers = [service.ask(q.question, staff=q.staff) for q in golden.questions]
+    useful, misses = usefulness(golden, answers)
+    records = [a.written for a in answers if a.written is not None]
+    kept = sum(r.kept for r in records)
+    dropped = [d for r in records for d in r.dropped]
+    reasons: dict[str, int] = {}
+    for item in dropped:
+        key = item.reason.split(":")[0].split(" (")[0]
+        reasons[key] = reasons.get(key, 0) + 1
+    return WrittenPath(
+        model=service.writer.model_name,
+        usefulness=useful,
+        abstention=abstention_metrics(
+            [a.abstained for a in answers], [q.out_of_scope for q in golden.questions]
+        ),
+        written=sum(1 for r in records if r.kept),
+        fallbacks=sum(
+            1
+            for r in records
+            if not r.kept
+            and r.fallback
+            and r.fallback != "the knowledge base does not cover the question"
+        ),
+        sentences_kept=kept,
+        sentences_dropped=len(dropped),
+        dropped_share=round(len(dropped) / (kept + len(dropped)), 3)
+        if kept + len(dropped)
+        else 0.0,
+        drop_reasons=dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+        tokens_in=sum(r.tokens_in for r in records),
+        tokens_out=sum(r.tokens_out for r in records),
+        not_useful=misses,
+    )
+
+
+def _run(
+    service: AnswerService, golden_path: Path | None, calibrate: bool, baseline: bool
 ) -> EvalReport:
     golden: GoldenSet = load_golden(golden_path)
     in_scope = [q for q in golden.questions if not q.out_of_scope]
