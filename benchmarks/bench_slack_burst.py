@@ -4,6 +4,10 @@ Reports acknowledgement latency p50/p95 and the time until every answer is poste
 Slack Web API double, checking that none is lost or duplicated.
 
     python -m benchmarks.bench_slack_burst --events 200 --concurrency 20
+    python -m benchmarks.bench_slack_burst --events 200 --concurrency 20 --llm
+
+With `--llm` a local OpenAI-compatible double writes the answers (300 ms to the first token,
+then 12 characters every 15 ms), and they stream into their threads.
 """
 
 from __future__ import annotations
@@ -67,12 +71,29 @@ def _signed(port: int, event: dict, event_id: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def _finished(double: SlackDouble) -> list[str]:
+    """The thread of every finished answer: posted whole, or streamed and then stopped."""
+    return [
+        str(m.get("thread_ts"))
+        for m in double.messages()
+        if m.get("thread_ts") and not m.get("streaming")
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--llm", action="store_true", help="answers written by a model double")
     args = parser.parse_args()
     double = SlackDouble().start()
+    llm = None
+    if args.llm:
+        from benchmarks.bench_written import three_cited_lines
+        from tests.llm_double import LLMDouble
+
+        llm = LLMDouble()
+        llm.default = three_cited_lines(0.3, 0.015)
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {
@@ -83,6 +104,8 @@ def main() -> None:
             "COE_DATA_DIR": str(Path(tmp) / "data"),
             "HF_HUB_OFFLINE": "1",
         }
+        if llm is not None:
+            env.update(COE_LLM_BASE_URL=llm.base_url, COE_LLM_MODEL="bench")
         subprocess.run(
             [sys.executable, "-m", "bot.cli.main", "ingest"],
             env=env,
@@ -123,14 +146,18 @@ def main() -> None:
                 acks = list(
                     pool.map(lambda p: _signed(port, p[1], f"EvB{p[0]:06d}"), enumerate(events))
                 )
-            double.wait_for("chat.postMessage", count=args.events, timeout=600)
+            deadline = time.monotonic() + 900
+            while len(_finished(double)) < args.events and time.monotonic() < deadline:
+                time.sleep(0.1)
             all_answered = time.perf_counter() - started
             time.sleep(1.0)  # anything duplicated would show up now
         finally:
             server.terminate()
             server.wait(timeout=30)
             double.stop()
-    threads = Counter(c.body.get("thread_ts") for c in double.of("chat.postMessage"))
+            if llm is not None:
+                llm.close()
+    threads = Counter(_finished(double))
     print(
         json.dumps(
             {
@@ -143,6 +170,8 @@ def main() -> None:
                 "answers_posted": sum(threads.values()),
                 "distinct_threads_answered": len(threads),
                 "duplicates": sum(n - 1 for n in threads.values() if n > 1),
+                "streamed": len(double.of("chat.stopStream")),
+                "model_requests": len(llm.chat_requests()) if llm is not None else 0,
             }
         )
     )

@@ -52,6 +52,7 @@ class _Draft:
     numbers: dict[str, int] = field(default_factory=dict)  # doc_id → source number
     sources: list[Source] = field(default_factory=list)
     sentences: list[AnswerSentence] = field(default_factory=list)
+    terms: dict[str, set[str]] = field(default_factory=dict)  # chunk id → its words
 
 
 class AnswerWriter:
@@ -203,8 +204,11 @@ class AnswerWriter:
         sources = [f"{p.chunk.title}\n{p.chunk.heading}\n{p.chunk.text}" for p in cited]
         source_terms: set[str] = set()
         for passage in cited:
-            source_terms |= found.loaded.passage_terms.get(passage.chunk.id, frozenset())
-            source_terms |= set(terms(passage.chunk.text))
+            chunk = passage.chunk
+            if chunk.id not in draft.terms:
+                known = found.loaded.passage_terms.get(chunk.id)
+                draft.terms[chunk.id] = set(known) if known else set(terms(chunk.embed_text))
+            source_terms |= draft.terms[chunk.id]
 
         def meaning() -> float:
             vector = service.embed([claim.text])[0]
