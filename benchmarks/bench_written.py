@@ -35,7 +35,7 @@ def _percentile(values: list[float], q: int) -> float:
 
 
 def three_cited_lines(ttft_s: float, chunk_s: float):
-    """A model that answers with the first full line of sources 1–3, each cited."""
+    """A model that answers with the first full line of sources 1-3, each cited."""
 
     def make(body: dict[str, Any]) -> Reply:
         prompt = str(body["messages"][0]["content"]).split("Sources:", 1)[-1]

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 # content words from the cited passage, and overlap and meaning together reach SUPPORT.
 MIN_OVERLAP = 0.4
 SUPPORT = 0.55
-# At this overlap the rule asks for a meaning of only 2 × SUPPORT − SURE_OVERLAP = 0.2, which a
-# sentence made of its passage's words always has: the embedding (~12–30 ms) is skipped.
+# At this overlap the rule asks for a meaning of only 2 * SUPPORT - SURE_OVERLAP = 0.2, which a
+# sentence made of its passage's words always has: the embedding (~12-30 ms) is skipped.
 SURE_OVERLAP = 0.9
 
 _CITATION = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
