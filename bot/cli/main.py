@@ -424,6 +424,12 @@ def serve(
         raise _fail(_database_problem(settings, error)) from None
     service = _service(settings)
     service.warm_up()  # load the model before the first question, not during it
+    if service.writer is not None:
+        err.print(
+            f"Answers are written by {escape(service.writer.model_name)} at "
+            f"{escape(settings.llm_base_url or '')} and checked against the sources "
+            "(`coe llm check` tries it)"
+        )
     try:
         slack = build_app(settings, service, store)
     except SlackConfigError as error:
