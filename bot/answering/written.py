@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.answering.compose import source_for
-from bot.answering.events import AnswerEvent, Final, Found, Status, Verified
+from bot.answering.decision import PARTIAL
+from bot.answering.events import AnswerEvent, Caveat, Final, Found, Status, Verified
 from bot.answering.grounded import (
     NOT_IN_SOURCES,
     answer_messages,
@@ -42,6 +43,10 @@ REWRITE_TOKENS = 120
 MAX_QUESTION_CHARS = 2000
 SEARCHING = "searching the knowledge base…"
 WRITING = "writing an answer from the sources…"
+# Why a record has no written sentences although nothing failed.
+NOT_ASKED = "the knowledge base does not cover the question"
+MODEL_DECLINED = "the model found no answer in the sources"
+CAVEAT = "This may not answer your question: the knowledge base covers it only in part."
 
 
 @dataclass
@@ -83,14 +88,16 @@ class AnswerWriter:
         if turns or context:
             standalone = self._standalone(asked, turns or [(context, "")], deadline, usage)
             if standalone is None:
-                query = f"{asked} {context}"[:MAX_QUESTION_CHARS]  # as without a model
+                # As without a model: the follow-up is searched with the thread's questions.
+                earlier = context or " ".join(q for q, _ in turns)
+                query = f"{asked} {earlier}"[:MAX_QUESTION_CHARS]
             else:
                 asked = query = standalone
                 record.standalone_question = standalone
         found = service.find(asked, query, staff)
         if not found.answerable:
             answer = service.extractive(found)  # the honest decline; no need for the model
-            record.fallback = "the knowledge base does not cover the question"
+            record.fallback = NOT_ASKED
         else:
             yield Status(WRITING)
             answer = yield from self._written(service, found, deadline, usage, record, started)
@@ -130,6 +137,10 @@ class AnswerWriter:
         reply = ""
         consumed = 0  # how much of the reply has been cut into sentences
         failure: str | None = None
+        partial = found.verdict == PARTIAL
+        if partial:
+            yield Caveat(CAVEAT)
+        stream = None
         try:
             stream = self.model.stream(answer_messages(found.question, draft.passages), deadline)
             for piece in stream:
@@ -140,9 +151,11 @@ class AnswerWriter:
                 consumed = len(reply) - len(rest)
                 for raw in ready:
                     yield from self._consider(service, found, draft, raw, record, started)
-            usage.add(stream.usage)
         except ModelUnavailable as error:
             failure = error.reason
+        finally:
+            if stream is not None:
+                usage.add(stream.usage)  # what a cut-short stream reported still counts
         if failure is None and not is_not_in_sources(reply):
             ready, _ = split_ready(reply[consumed:], final=True)
             for raw in ready:
@@ -150,7 +163,7 @@ class AnswerWriter:
         record.kept = len(draft.sentences)
         if not draft.sentences:
             if failure is None and NOT_IN_SOURCES in reply.upper():
-                record.fallback = "the model found no answer in the sources"
+                record.fallback = MODEL_DECLINED
                 return service.decline(found, near=True)
             reason = failure or (
                 "no sentence could be checked against the sources"
@@ -178,7 +191,7 @@ class AnswerWriter:
         return Answer(
             question=found.question,
             abstained=False,
-            outcome="answered",
+            outcome="partial" if partial else "answered",
             answer=text,
             sentences=draft.sentences,
             sources=draft.sources,
@@ -200,6 +213,8 @@ class AnswerWriter:
         claim = parse_claim(raw, len(draft.passages))
         if not claim.text.strip("-*• "):
             return
+        if not claim.cited and not claim.missing and claim.text.endswith(":"):
+            return  # "The steps are:" leads into what follows; it claims nothing itself
         cited = [draft.passages[n - 1] for n in claim.cited]
         sources = [f"{p.chunk.title}\n{p.chunk.heading}\n{p.chunk.text}" for p in cited]
         source_terms: set[str] = set()

@@ -326,19 +326,27 @@ def chat(
 
 def _stream_to_terminal(service, question: str, staff: bool, turns: list):
     """Prints each verified sentence as the model's answer is checked, then the sources."""
-    from bot.answering.events import Final, Status, Verified
+    from bot.answering.events import Caveat, Final, Status, Verified
     from bot.cli.render import answer_renderable
 
     shown = 0
+    previous = None
     with out.status("searching the knowledge base…") as status:
         for event in service.stream(question, staff=staff, turns=turns):
             if isinstance(event, Status):
                 status.update(event.text)
+            elif isinstance(event, Caveat):
+                out.print(f"[yellow]{escape(event.text)}[/yellow]")
             elif isinstance(event, Verified):
                 if shown == 0:
                     status.stop()
                 sentence = event.sentence
-                prefix = "\n  • " if sentence.kind == "item" else ("" if shown == 0 else " ")
+                prefix = (
+                    "\n  • "
+                    if sentence.kind == "item"
+                    else ("" if shown == 0 else "\n" if previous == "item" else " ")
+                )
+                previous = sentence.kind
                 out.print(
                     f"{prefix}{escape(sentence.text)} [bold cyan]{sentence.markers}[/bold cyan]",
                     end="",

@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from bot.answering.written import MODEL_DECLINED, NOT_ASKED
 from bot.db.models import (
     AnswerRecord,
     ChecklistRun,
@@ -47,6 +48,7 @@ class ModelUsage(BaseModel):
 
     questions: int = 0  # questions the model was asked to answer
     written: int = 0  # answered with the model's sentences
+    declined: int = 0  # the model said the passages do not answer: the honest decline
     fallbacks: int = 0  # quotes shown instead: the model failed or nothing it wrote held up
     fallback_rate: float | None = None
     sentences_kept: int = 0
@@ -58,10 +60,6 @@ class ModelUsage(BaseModel):
     fallback_reasons: dict[str, int] = Field(default_factory=dict)
 
 
-# Declines decided before the model is asked are not model usage.
-_NOT_ASKED = "the knowledge base does not cover the question"
-
-
 def model_usage(records: list[dict]) -> ModelUsage | None:
     """Sums the `written` records of the answer log; None when no model was ever used."""
     usage = ModelUsage()
@@ -69,7 +67,8 @@ def model_usage(records: list[dict]) -> ModelUsage | None:
     totals: list[float] = []
     reasons: Counter[str] = Counter()
     for record in records:
-        if record.get("fallback") == _NOT_ASKED:
+        # Declines decided before the model is asked are not model usage.
+        if record.get("fallback") == NOT_ASKED:
             continue
         usage.questions += 1
         usage.tokens_in += int(record.get("tokens_in") or 0)
@@ -81,6 +80,8 @@ def model_usage(records: list[dict]) -> ModelUsage | None:
             firsts.append(float(record["first_sentence_ms"]))
         if record.get("kept"):
             usage.written += 1
+        elif record.get("fallback") == MODEL_DECLINED:  # its honest "not in the sources"
+            usage.declined += 1
         elif record.get("fallback"):
             usage.fallbacks += 1
             reasons[str(record["fallback"])] += 1

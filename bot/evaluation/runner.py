@@ -10,6 +10,7 @@ from bot.answering.decision import Calibration, save_calibration, team_calibrati
 from bot.answering.models import Answer
 from bot.answering.retrieval import rank_documents
 from bot.answering.service import AnswerService
+from bot.answering.written import MODEL_DECLINED, NOT_ASKED
 from bot.evaluation.autocalibrate import probe_median
 from bot.evaluation.baseline import DenseBaseline
 from bot.evaluation.calibrate import cross_validated_decisions, fit
@@ -144,9 +145,7 @@ def written_path(service: AnswerService, golden: GoldenSet) -> WrittenPath:
         fallbacks=sum(
             1
             for r in records
-            if not r.kept
-            and r.fallback
-            and r.fallback != "the knowledge base does not cover the question"
+            if not r.kept and r.fallback and r.fallback not in (NOT_ASKED, MODEL_DECLINED)
         ),
         sentences_kept=kept,
         sentences_dropped=len(dropped),

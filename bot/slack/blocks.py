@@ -92,12 +92,15 @@ def _fallback(answer: Answer) -> str:
     )
 
 
-def streamed_sentence(sentence: AnswerSentence, first: bool) -> str:
-    """One verified sentence as Markdown appended to a streaming message."""
+def streamed_sentence(sentence: AnswerSentence, previous_kind: str | None) -> str:
+    """One verified sentence as Markdown appended to a streaming message; `previous_kind` is
+    the kind of the sentence before it (None for the first)."""
     line = f"{escape(sentence.text)} {sentence.markers}"
     if sentence.kind == "item":
         return f"\n- {line}"
-    return line if first else f" {line}"
+    if previous_kind is None:
+        return line
+    return f"\n{line}" if previous_kind == "item" else f" {line}"
 
 
 def answer_message(answer: Answer, reference: str, with_body: bool = True) -> Message:

@@ -171,8 +171,11 @@ class Deliverer:
             return self._retry(delivery, str(error), uncertain=True)
         except _Refused as error:
             if call.method == "chat.stopStream" and error.code in _STOPPED:
-                # An earlier try did stop it (its answer was lost): the message is complete.
-                return self._sent(delivery, call.args["channel"], call.args["ts"])
+                if delivery.attempts > 1:
+                    # An earlier try did stop it (its answer was lost): the message is done.
+                    return self._sent(delivery, call.args["channel"], call.args["ts"])
+                # Slack ended the stream itself: the sources and buttons follow as a reply.
+                return self._attempt_as_post(delivery, call)
             if not error.transient and error.code in _NOT_HERE:
                 fallback = delivery.payload.get("dm_fallback_user")
                 if fallback and delivery.channel_id != fallback:
@@ -186,6 +189,25 @@ class Deliverer:
                     )
                     self.outbox.redirect(delivery.id, fallback, None)
                     return self.deliver(delivery.id) or Outcome(False, error.code)
+            if error.transient:
+                return self._retry(delivery, error.code, uncertain=False)
+            return self._give_up(delivery, f"Slack refused it: {error.code}")
+        return self._sent(delivery, channel, ts)
+
+    def _attempt_as_post(self, delivery: Delivery, call: SlackCall) -> Outcome:
+        message = dict(delivery.payload.get("message") or {})
+        text = str(call.args.get("markdown_text") or "")
+        if text:
+            message["text"] = text
+        post = SlackCall(
+            "chat.postMessage",
+            {"channel": call.args["channel"], "thread_ts": delivery.thread_ts, **message},
+        )
+        try:
+            channel, ts = self._call(delivery, post)
+        except _Uncertain as error:
+            return self._retry(delivery, str(error), uncertain=True)
+        except _Refused as error:
             if error.transient:
                 return self._retry(delivery, error.code, uncertain=False)
             return self._give_up(delivery, f"Slack refused it: {error.code}")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from slack_sdk import WebClient
 
-from bot.answering.events import AnswerEvent, Status, Verified
+from bot.answering.events import AnswerEvent, Caveat, Status, Verified
 from bot.slack import blocks
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,22 @@ class AnswerStream:
         self.unsent = ""  # verified text Slack did not take; sent with the stop
         self.refused = False  # Slack would not start a stream: post the answer whole
         self.sentences = 0
+        self._previous_kind: str | None = None
+        self._caveat = ""
 
     def on_event(self, event: AnswerEvent) -> None:
         if isinstance(event, Status):
             if self._on_status is not None:
                 self._on_status(event.text)
+        elif isinstance(event, Caveat):
+            self._caveat = f":mag: _{blocks.escape(event.text)}_\n"
         elif isinstance(event, Verified):
-            self.add(blocks.streamed_sentence(event.sentence, first=self.sentences == 0))
+            text = blocks.streamed_sentence(event.sentence, self._previous_kind)
+            if self.sentences == 0:
+                text = self._caveat + text
+            self.add(text)
             self.sentences += 1
+            self._previous_kind = event.sentence.kind
 
     def add(self, markdown: str) -> None:
         if self.refused:

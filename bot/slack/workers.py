@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 STATUS = "searching the knowledge base…"
 ANSWER_KINDS = ("answer", "respond", "answer_stream")
+INTERRUPTED = "This answer was interrupted; it follows again below."
 
 
 class _ReplyFields(TypedDict):
@@ -176,19 +177,22 @@ class AnswerWorkers:
             job.reference,
             on_event=stream.on_event if stream else None,
         )
-        if stream is not None and stream.started and reply.answer is not None:
-            item = stream_end_item(
-                job,
-                stream,
-                blocks.answer_message(reply.answer, job.reference, with_body=False),
-                self.max_attempts,
+        if stream is not None and stream.started:
+            # The streamed message is closed either way: with the sources and buttons, or
+            # with the error and its reference if answering broke after it started.
+            closing = (
+                blocks.answer_message(reply.answer, job.reference, with_body=False)
+                if reply.answer is not None
+                else reply.message
             )
+            item = stream_end_item(job, stream, closing, self.max_attempts)
         else:
             item = reply_item(job, reply.message, self.max_attempts)
         try:
             outbox_id = self.jobs.finish(job, reply.entry, item)
         except Exception as error:
             log.exception("could not store the answer of ref %s; trying again", job.reference)
+            self._interrupted(stream)
             try:
                 self.jobs.release(job, f"{type(error).__name__}: {error}")
             except Exception:
@@ -196,6 +200,7 @@ class AnswerWorkers:
             return False
         if outbox_id is None:
             log.info("ref %s was taken over by another worker", job.reference)
+            self._interrupted(stream)
             return False
         self.deliverer.deliver(outbox_id)
         return True
@@ -214,6 +219,20 @@ class AnswerWorkers:
         return AnswerStream(
             self.client, job.channel_id, thread_ts, job.user_id, self._team, on_status
         )
+
+    def _interrupted(self, stream: AnswerStream | None) -> None:
+        """This try's streamed message will not be finished: the answer comes again, whole
+        or streamed, from the retry. Stop it with a line saying so (best effort)."""
+        if stream is None or not stream.started:
+            return
+        try:
+            self.client.chat_stopStream(
+                channel=stream.channel_id,
+                ts=str(stream.ts),
+                markdown_text=stream.unsent + f"\n\n_{INTERRUPTED}_",
+            )
+        except Exception as error:
+            log.warning("could not stop the interrupted stream %s: %s", stream.ts, error)
 
     def _team(self) -> str | None:
         """The workspace of the bot (and of the askers), needed to stream into channels."""
