@@ -290,27 +290,46 @@ def _writer(llm: LLMDouble) -> AnswerWriter:
     )
 
 
-def test_coe_eval_llm_compares_both_paths_and_reports_what_was_dropped(cli, kb_data, llm):
+def test_coe_eval_llm_compares_both_paths_and_reports_what_was_dropped(cli, kb_data, llm, tmp_path):
     from tests.llm_double import quoting_model
 
-    llm.default = quoting_model(invent="It was approved by Jordan Blake in 2019 [1].")
-    result = cli(
-        "eval", "--data-dir", str(kb_data), "--no-baseline", "--llm", "--json", env=_env(llm)
+    golden = tmp_path / "golden.yaml"
+    golden.write_text(
+        """questions:
+  - question: "who owns red-teaming?"
+    expected: [standards/red-teaming-standard.md]
+  - question: "do we need CoE approval to launch a feature?"
+    expected: [charter/coe-charter.md, standards/ai-launch-standard.md]
+  - question: "is there a tick list we go through before an AI feature goes live?"
+    expected: [checklists/ai-feature-launch-readiness.md]
+  - question: "how do I get an API key for the model gateway?"
+    expected: [playbooks/model-gateway-onboarding.md]
+  - question: "can i expense a team lunch?"
+    out_of_scope: true
+  - question: "will it rain in Lisbon tomorrow?"
+    out_of_scope: true
+""",
+        encoding="utf-8",
     )
+    llm.default = quoting_model(invent="It was approved by Jordan Blake in 2019 [1].")
+    args = ["eval", "--data-dir", str(kb_data), "--golden", str(golden), "--no-baseline"]
+    result = cli(*args, "--llm", "--json", env=_env(llm))
     report = json.loads(result.stdout)
     written = report["llm"]
     assert written["model"] == "coe-test-model"
-    assert written["sentences_kept"] > 20
+    assert written["written"] >= 3 and written["sentences_kept"] >= written["written"]
     # Every invented sentence was dropped, each for the name or year it made up.
     assert written["sentences_dropped"] >= written["written"]
+    assert "Jordan" not in json.dumps(written["not_useful"])
     assert 0.3 < written["dropped_share"] < 0.7
     assert "not in the cited source" in written["drop_reasons"]
-    assert 0 <= written["usefulness"]["useful"] <= 1
+    # Declining is decided before the model is asked; the model may only decline more.
+    assert written["abstention"]["recall"] >= report["abstention"]["recall"]
     # The extractive figures are the same as without a model.
-    plain = json.loads(cli("eval", "--data-dir", str(kb_data), "--no-baseline", "--json").stdout)
+    plain = json.loads(cli(*args, "--json").stdout)
     assert plain["usefulness"] == report["usefulness"]
     assert plain["abstention"] == report["abstention"]
-    refused = cli("eval", "--data-dir", str(kb_data), "--llm")
+    refused = cli(*args, "--llm")
     assert refused.exit_code == 2 and "needs a model" in refused.output
 
 
