@@ -118,7 +118,7 @@ def fresh_store(url: str):
             connection.execute(
                 text(
                     "TRUNCATE checklist_ticks, checklist_runs, workshops, request_events, "
-                    "consultation_requests, feedback, answers, question_jobs, outbox "
+                    "consultation_requests, feedback, answers, question_jobs, outbox, rate_windows "
                     "RESTART IDENTITY CASCADE"
                 )
             )

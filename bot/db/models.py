@@ -209,3 +209,13 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+
+class RateWindow(Base):
+    """Questions one person asked in one fixed window: shared by every replica."""
+
+    __tablename__ = "rate_windows"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch seconds // window
+    count: Mapped[int] = mapped_column(Integer, default=0)

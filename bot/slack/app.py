@@ -22,7 +22,6 @@ from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.delivery import Deliverer, delivery_client
 from bot.slack.intake import QuestionIntake
-from bot.slack.limits import PerUserLimiter
 from bot.slack.listeners import (
     actions,
     assistant,
@@ -40,6 +39,7 @@ from bot.slack.triage import TriageNotifier
 from bot.slack.workers import AnswerWorkers
 from bot.work.outbox import Outbox
 from bot.work.questions import QuestionJobs
+from bot.work.rate_limit import SharedLimiter
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +159,9 @@ def build_app(settings: Settings, answers: AnswerService, store: Store) -> Slack
     staff = StaffDirectory(settings.staff_user_ids, settings.staff_usergroup_id, client)
     workshops = WorkshopService(store)
     runs = ChecklistRuns(store)
-    responder = Responder(
-        answers, store, staff, PerUserLimiter(settings.rate_limit_per_minute), workshops
-    )
+    # Counted in the database, so every replica shares one limit per person.
+    limiter = SharedLimiter(store, settings.rate_limit_per_minute)
+    responder = Responder(answers, store, staff, limiter, workshops)
     outbox = Outbox(store, lease_s=settings.slack_timeout_s + 15)
     deliverer = Deliverer(
         delivery_client(settings.slack_bot_token, settings.slack_api_url, settings.slack_timeout_s),

@@ -12,8 +12,8 @@ from bot.answering.models import Answer
 from bot.answering.service import AnswerService
 from bot.db.store import AnswerEntry, Store
 from bot.slack import blocks
-from bot.slack.limits import PerUserLimiter
 from bot.slack.staff import StaffDirectory
+from bot.work.rate_limit import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Responder:
         answers: AnswerService,
         store: Store,
         staff: StaffDirectory,
-        limiter: PerUserLimiter,
+        limiter: Limiter,
         workshops=None,
     ) -> None:
         self.workshops = workshops
