@@ -17,9 +17,7 @@ from urllib.parse import urlencode
 
 import uvicorn
 
-from bot.answering.service import AnswerService
-from bot.answering.written import writer_from
-from bot.runtime import open_store
+from bot.container import build
 from bot.settings import Settings
 from bot.slack.app import SlackApp, build_app
 from bot.slack.server import http_app
@@ -268,13 +266,7 @@ def start_app(data_dir: Path, api_url: str, db_dir: Path, **overrides) -> Runnin
         COE_DATA_DIR=str(db_dir),
         **overrides,
     )
-    answers = AnswerService(
-        data_dir,
-        source_base_url=settings.source_base_url,
-        help_channel=settings.help_channel,
-        writer=writer_from(settings),
-    )
-    return RunningApp(build_app(settings, answers, open_store(settings)))
+    return RunningApp(build_app(build(settings, index_dir=data_dir)))
 
 
 def posted_ts(store, reference: str, timeout: float = 10.0) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.answering.decision import ANSWER, PARTIAL
 from bot.answering.models import Answer, AnswerSentence, Evidence
@@ -57,3 +58,19 @@ class Final:
 
 
 AnswerEvent = Status | Caveat | Verified | Final
+
+
+class Writer(Protocol):
+    """What the answer service needs of a model-backed writer (written.AnswerWriter)."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    def write(
+        self,
+        service: Any,
+        question: str,
+        staff: bool,
+        context: str,
+        turns: list[tuple[str, str]],
+    ) -> Iterator[AnswerEvent]: ...

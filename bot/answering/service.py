@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import numpy as np
@@ -33,7 +32,7 @@ from bot.answering.decision import (
     resolve_calibration,
     unknown_names,
 )
-from bot.answering.events import AnswerEvent, Final, Found
+from bot.answering.events import AnswerEvent, Final, Found, Writer
 from bot.answering.intent import question_intent
 from bot.answering.models import Answer, ChecklistLink
 from bot.answering.quotes import QuoteVectors, meaning_texts
@@ -46,9 +45,6 @@ from ingest.index_store import KnowledgeIndex
 from ingest.lexical import lexical_terms, terms
 from ingest.lexical import query_terms as question_terms
 from ingest.records import ChunkRecord
-
-if TYPE_CHECKING:
-    from bot.answering.written import AnswerWriter
 
 MAX_QUESTION_CHARS = 2000
 # Passages whose quote vectors were embedded at answer time (an index written before ingest
@@ -102,7 +98,7 @@ class AnswerService:
         source_base_url: str | None = None,
         help_channel: str = DEFAULT_HELP_CHANNEL,
         generation: str | None = None,
-        writer: AnswerWriter | None = None,
+        writer: Writer | None = None,
     ) -> None:
         """`generation` pins one generation (an ingest checking its work before publishing);
         otherwise the service follows whatever generation is current."""

@@ -18,10 +18,9 @@ out = Console()
 
 
 def _runs():
-    from bot.enablement.runs import ChecklistRuns
-    from bot.runtime import open_store
+    from bot.container import build
 
-    return ChecklistRuns(open_store(load_settings()))
+    return build(load_settings()).checklist_runs
 
 
 @app.command()

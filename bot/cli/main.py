@@ -19,6 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from bot.container import Services, build
 from bot.settings import Settings, load_settings
 from ingest.errors import IndexCorruptError, IndexMissingError, IngestBusyError
 
@@ -185,21 +186,14 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _service(settings: Settings):
+def _service(settings: Settings, services: Services | None = None):
     """The answering service, ingesting the configured knowledge base on first use."""
-    from bot.answering.service import AnswerService
-    from bot.answering.written import writer_from
     from ingest.index_store import current_generation
 
     if current_generation(settings.data_dir) is None:
         err.print("[dim]No index yet: ingesting the knowledge base first (one time only)…[/dim]")
         _run_ingest(settings, settings.knowledge_paths)
-    service = AnswerService(
-        settings.data_dir,
-        source_base_url=settings.source_base_url,
-        help_channel=settings.help_channel,
-        writer=writer_from(settings),
-    )
+    service = (services or build(settings)).answers
     try:
         service.index  # noqa: B018 - opens the index now so damage is reported up front
     except IndexMissingError as error:
@@ -416,7 +410,6 @@ def serve(
     """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP."""
     import logging
 
-    from bot.runtime import open_store
     from bot.slack.app import SlackConfigError, build_app, check_settings
     from bot.slack.server import serve_http, serve_socket_mode
 
@@ -426,11 +419,12 @@ def serve(
         check_settings(settings)
     except SlackConfigError as error:
         raise _fail(str(error)) from None
+    services = build(settings)
     try:
-        store = open_store(settings)
+        services.store  # noqa: B018 - opens and migrates the database now, to report problems
     except Exception as error:  # OperationalError, a bad URL…: say what to fix, no traceback
         raise _fail(_database_problem(settings, error)) from None
-    service = _service(settings)
+    service = _service(settings, services)
     service.warm_up()  # load the model before the first question, not during it
     if service.writer is not None:
         err.print(
@@ -439,7 +433,7 @@ def serve(
             "(`coe llm check` tries it)"
         )
     try:
-        slack = build_app(settings, service, store)
+        slack = build_app(services)
     except SlackConfigError as error:
         raise _fail(str(error)) from None
     # Resumes questions and messages a previous run left unfinished, then keeps sweeping.
@@ -517,7 +511,6 @@ def report(
 
     from bot.enablement.metrics import compute_metrics
     from bot.enablement.report import write_report
-    from bot.runtime import open_store
     from ingest.embedding import shared_embedder
 
     try:
@@ -526,7 +519,7 @@ def report(
         raise _fail(f"dates are YYYY-MM-DD: {error}") from None
     if last < first:
         raise _fail("--to is before --from")
-    store = open_store(_settings(data_dir))
+    store = build(_settings(data_dir)).store
     metrics = compute_metrics(store, first, last, embed=lambda q: shared_embedder().embed(q))
     path = write_report(metrics, out_dir)
     err.print(
@@ -544,10 +537,9 @@ def purge(
 ) -> None:
     """Delete recorded questions, feedback and finished deliveries older than the retention period."""
     from bot.enablement.retention import purge_older_than
-    from bot.runtime import open_store
 
     settings = _settings(data_dir)
-    removed = purge_older_than(open_store(settings), days or settings.retention_days)
+    removed = purge_older_than(build(settings).store, days or settings.retention_days)
     err.print(
         f"Removed {removed['answers']} questions, {removed['feedback']} feedback records "
         f"and {removed['claims']} finished delivery records older than "
@@ -573,9 +565,7 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDirOption = None) -> None:
     """Apply database migrations (also done automatically at start-up)."""
-    from bot.runtime import open_store
-
-    open_store(_settings(data_dir))
+    build(_settings(data_dir)).store  # noqa: B018 - opening it migrates it
     err.print("Database is up to date.")
 
 

@@ -48,11 +48,9 @@ EXPORT_FIELDS = [
 
 
 def _service() -> ConsultationService:
-    from bot.runtime import open_store
+    from bot.container import build
 
-    settings = load_settings()
-    staff = set(settings.staff_user_ids)
-    return ConsultationService(open_store(settings), staff.__contains__, settings.sla_working_days)
+    return build(load_settings()).consultations()
 
 
 def _fail(message: str) -> typer.Exit:

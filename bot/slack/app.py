@@ -13,8 +13,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.answering.service import AnswerService
 from bot.consultations.service import ConsultationService
+from bot.container import Services
 from bot.db.store import Store, new_reference
 from bot.enablement.runs import ChecklistRuns
 from bot.enablement.workshops import WorkshopService
@@ -39,7 +39,6 @@ from bot.slack.triage import TriageNotifier
 from bot.slack.workers import AnswerWorkers
 from bot.work.outbox import Outbox
 from bot.work.questions import QuestionJobs
-from bot.work.rate_limit import SharedLimiter
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +144,10 @@ def listener_registry() -> Registrar:
     return register_listeners(bolt, None)
 
 
-def build_app(settings: Settings, answers: AnswerService, store: Store) -> SlackApp:
+def build_app(services: Services) -> SlackApp:
+    settings = services.settings
     check_settings(settings)
+    answers, store = services.answers, services.store
     client = web_client(settings)
     try:
         bolt = App(
@@ -157,11 +158,9 @@ def build_app(settings: Settings, answers: AnswerService, store: Store) -> Slack
     except Exception as error:  # bolt raises BoltError when auth.test refuses the token
         raise SlackConfigError(f"Slack refused the bot token: {error}") from None
     staff = StaffDirectory(settings.staff_user_ids, settings.staff_usergroup_id, client)
-    workshops = WorkshopService(store)
-    runs = ChecklistRuns(store)
-    # Counted in the database, so every replica shares one limit per person.
-    limiter = SharedLimiter(store, settings.rate_limit_per_minute)
-    responder = Responder(answers, store, staff, limiter, workshops)
+    workshops = services.workshops
+    runs = services.checklist_runs
+    responder = Responder(answers, store, staff, services.limiter, workshops)
     outbox = Outbox(store, lease_s=settings.slack_timeout_s + 15)
     deliverer = Deliverer(
         delivery_client(settings.slack_bot_token, settings.slack_api_url, settings.slack_timeout_s),
@@ -178,7 +177,7 @@ def build_app(settings: Settings, answers: AnswerService, store: Store) -> Slack
         threads=settings.answer_workers,
         max_attempts=settings.delivery_max_attempts,
     )
-    service = ConsultationService(store, staff.is_staff, settings.sla_working_days)
+    service = services.consultations(staff.is_staff)
     notifier = TriageNotifier(deliverer, service, settings.triage_channel_id)
     intake = QuestionIntake(jobs, store.bot_in_thread)
     registrar = register_listeners(bolt, responder, service, notifier, runs, workers, intake)
