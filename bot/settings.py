@@ -70,6 +70,7 @@ class Settings(BaseSettings):
         default=25.0, gt=0, le=300, validation_alias="COE_SHUTDOWN_TIMEOUT_S"
     )
     max_request_kb: int = Field(default=1024, ge=16, validation_alias="COE_MAX_REQUEST_KB")
+    log_format: Literal["text", "json"] = Field(default="text", validation_alias="COE_LOG_FORMAT")
     # An optional OpenAI-compatible model that writes answers from the retrieved passages;
     # without one, answers are quotes (see README "Written answers from your own model").
     llm_base_url: str | None = Field(default=None, validation_alias="COE_LLM_BASE_URL")

@@ -247,3 +247,18 @@ def test_when_slack_ended_the_stream_itself_the_sources_follow_as_a_reply(app, d
     text = all_text(post.body["blocks"])
     assert "*Sources*" in text and "ask_expert" in json.dumps(post.body["blocks"])
     assert "self-certified" not in text and "high-risk" not in text  # shown once, streamed
+
+
+def test_metrics_count_what_the_model_did(app, double, llm):
+    import urllib.request
+
+    llm.script(citing(CHARTER, GOOD, INVENTED), Reply("NOT_IN_SOURCES"))
+    app.event(mention(QUESTION, ts="1700006200.000100"))
+    double.wait_for("chat.stopStream")
+    app.event(mention(QUESTION, ts="1700006200.000200"))
+    double.wait_for("chat.postMessage", thread_ts="1700006200.000200")
+    with urllib.request.urlopen(f"{app.url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    assert 'coe_llm_answers_total{result="written"} 1.0' in text
+    assert 'coe_llm_answers_total{result="declined"} 1.0' in text
+    assert 'coe_llm_tokens_total{direction="in"}' in text

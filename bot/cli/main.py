@@ -410,11 +410,12 @@ def serve(
     """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP."""
     import logging
 
+    from bot.logs import configure as configure_logging
     from bot.slack.app import SlackConfigError, build_app, check_settings
     from bot.slack.server import serve_http, serve_socket_mode
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings(data_dir)
+    configure_logging(settings.log_format)
     try:
         check_settings(settings)
     except SlackConfigError as error:

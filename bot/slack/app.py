@@ -18,6 +18,7 @@ from bot.container import Services
 from bot.db.store import Store, new_reference
 from bot.enablement.runs import ChecklistRuns
 from bot.enablement.workshops import WorkshopService
+from bot.logs import about
 from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.delivery import Deliverer, delivery_client
@@ -37,6 +38,7 @@ from bot.slack.responder import Responder
 from bot.slack.staff import StaffDirectory
 from bot.slack.triage import TriageNotifier
 from bot.slack.workers import AnswerWorkers
+from bot.telemetry import Telemetry
 from bot.work.outbox import Outbox
 from bot.work.questions import QuestionJobs
 
@@ -59,6 +61,7 @@ class SlackApp:
     workers: AnswerWorkers
     deliverer: Deliverer
     store: Store
+    telemetry: Telemetry
 
     def start_background(self, every_s: float) -> None:
         """Resumes unanswered questions and undelivered messages now and every `every_s`."""
@@ -160,13 +163,16 @@ def build_app(services: Services) -> SlackApp:
     staff = StaffDirectory(settings.staff_user_ids, settings.staff_usergroup_id, client)
     workshops = services.workshops
     runs = services.checklist_runs
-    responder = Responder(answers, store, staff, services.limiter, workshops)
+    telemetry = Telemetry()
+    responder = Responder(answers, store, staff, services.limiter, workshops, telemetry)
     outbox = Outbox(store, lease_s=settings.slack_timeout_s + 15)
+    telemetry.watch(outbox.counts, lambda: answers.index.manifest.created_at)
     deliverer = Deliverer(
         delivery_client(settings.slack_bot_token, settings.slack_api_url, settings.slack_timeout_s),
         outbox,
         renderers={},
         backoff_base_s=settings.delivery_backoff_s,
+        on_failure=telemetry.slack_failed,
     )
     jobs = QuestionJobs(store)
     workers = AnswerWorkers(
@@ -185,19 +191,30 @@ def build_app(services: Services) -> SlackApp:
     def on_error(error: Exception, body: dict) -> None:
         # After an ack nobody else will tell the person: say so, with a reference to quote.
         reference = new_reference()
-        log.error(
-            "a Slack listener failed, reference %s: %s: %s",
-            reference,
-            type(error).__name__,
-            error,
-            exc_info=error,
-        )
-        tell_about_error(client, body, reference, settings.help_channel)
+        with about(reference):
+            log.error(
+                "a Slack listener failed, reference %s: %s: %s",
+                reference,
+                type(error).__name__,
+                error,
+                exc_info=error,
+            )
+            tell_about_error(client, body, reference, settings.help_channel)
 
     bolt.error(on_error)
     registrar.after_ack_error = on_error
     return SlackApp(
-        bolt, registrar, responder, service, notifier, workshops, runs, workers, deliverer, store
+        bolt,
+        registrar,
+        responder,
+        service,
+        notifier,
+        workshops,
+        runs,
+        workers,
+        deliverer,
+        store,
+        telemetry,
     )
 
 

@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
+from bot.logs import about
 from bot.slack import blocks
 from bot.slack.private import tell_privately
 from bot.work.outbox import Delivery, Outbox, backoff_s
@@ -120,8 +121,11 @@ class Deliverer:
         on_retry: dict[str, FailedHook] | None = None,
         on_gave_up: dict[str, FailedHook] | None = None,
         backoff_base_s: float = 5.0,
+        on_failure: Callable[[str, str], None] | None = None,
     ) -> None:
         self.backoff_base_s = backoff_base_s
+        # (kind, "retried" | "gave_up") for every failed try: the app's /metrics counts them.
+        self.on_failure = on_failure
         self.client = client
         self.outbox = outbox
         self.renderers = renderers
@@ -136,6 +140,10 @@ class Deliverer:
         delivery = self.outbox.claim(outbox_id)
         if delivery is None:
             return None
+        with about(delivery.reference):
+            return self._deliver(delivery)
+
+    def _deliver(self, delivery: Delivery) -> Outcome:
         try:
             return self._attempt(delivery)
         except Exception as error:  # a renderer or hook broke: keep the row, retry later
@@ -303,6 +311,8 @@ class Deliverer:
             delay,
         )
         self.outbox.retry(delivery.id, error, uncertain, delay)
+        if self.on_failure is not None:
+            self.on_failure(delivery.kind, "retried")
         hook = self.on_retry.get(delivery.kind)
         if hook is not None:
             hook(delivery, error)
@@ -317,6 +327,8 @@ class Deliverer:
             error,
         )
         self.outbox.failed(delivery.id, error)
+        if self.on_failure is not None:
+            self.on_failure(delivery.kind, "gave_up")
         hook = self.on_gave_up.get(delivery.kind)
         if hook is not None:
             hook(delivery, error)

@@ -13,6 +13,7 @@ from bot.answering.service import AnswerService
 from bot.db.store import AnswerEntry, Store
 from bot.slack import blocks
 from bot.slack.staff import StaffDirectory
+from bot.telemetry import Telemetry
 from bot.work.rate_limit import Limiter
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,11 @@ class Responder:
         store: Store,
         staff: StaffDirectory,
         limiter: Limiter,
-        workshops=None,
+        workshops,
+        telemetry: Telemetry,
     ) -> None:
         self.workshops = workshops
+        self.telemetry = telemetry
         self.answers = answers
         self.store = store
         self.staff = staff
@@ -77,8 +80,10 @@ class Responder:
         With a model configured, `on_event` sees each status and verified sentence as the
         answer is written (for streaming); the reply is the finished answer either way."""
         if not self.limiter.allow(ask.user_id):
+            self.telemetry.other("rate_limited")
             return Reply(blocks.rate_limited_message(self.limiter.limit), None)
         if not ask.question.strip():
+            self.telemetry.other("help")
             return Reply(blocks.help_message(), None)
         entry = AnswerEntry(
             surface=ask.surface,
@@ -102,10 +107,12 @@ class Responder:
             )
         except Exception:
             log.exception("answering failed, reference %s", reference)
+            self.telemetry.other("failed")
             return Reply(
                 blocks.error_message(reference, self.answers.help_channel),
                 replace(entry, failed=True),
             )
+        self.telemetry.answered(answer)
         return Reply(
             blocks.answer_message(answer, reference),
             answer=answer,

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.slack.app import SlackApp
+from bot.telemetry import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +125,16 @@ def http_app(slack: SlackApp, max_body_bytes: int = 1024 * 1024) -> Starlette:
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
+    async def metrics(_: Request) -> Response:
+        body = await run_in_threadpool(slack.telemetry.render)
+        return Response(body, media_type=CONTENT_TYPE)
+
     return Starlette(
         routes=[
             Route("/slack/events", events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ]
     )
 

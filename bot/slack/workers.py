@@ -18,6 +18,7 @@ from typing import TypedDict
 from slack_sdk import WebClient
 
 from bot.db.store import new_reference
+from bot.logs import about
 from bot.slack import blocks
 from bot.slack.delivery import METADATA_EVENT, Deliverer, SlackCall, render_post
 from bot.slack.responder import Ask, Responder
@@ -169,6 +170,10 @@ class AnswerWorkers:
         job = self.jobs.claim(job_id)
         if job is None:
             return False
+        with about(job.reference):
+            return self._process(job)
+
+    def _process(self, job: Job) -> bool:
         if job.surface == "assistant" and job.thread_ts:
             self._set_status(job, job.thread_ts)
         stream = self._stream_for(job)
