@@ -518,3 +518,42 @@ def test_sigterm_exits_cleanly_with_nothing_in_flight(serve):
     code, seconds = server.wait(35)
     assert code == 0 and seconds < 30
     assert Path(server.log_path).read_text().count("stopped cleanly") == 1
+
+
+def test_a_kill_mid_stream_closes_that_message_and_answers_again_after_restart(
+    serve, double, tmp_path
+):
+    """SIGKILL while a written answer is streaming: the restarted server closes the half
+    message with a line saying so, then streams the answer again, whole."""
+    from tests.llm_double import LLMDouble, citing
+    from tests.test_slack_written import ALSO_GOOD, CHARTER, GOOD, QUESTION
+
+    db = f"sqlite:///{tmp_path}/coe.db"
+    with LLMDouble() as llm:
+        model = {
+            "COE_LLM_BASE_URL": llm.base_url,
+            "COE_LLM_MODEL": "coe-test-model",
+            "COE_LLM_TIMEOUT_S": "60",
+        }
+        # The first sentence, then a stall in the middle of the second.
+        llm.script(citing(CHARTER, GOOD, ALSO_GOOD, stall_after_chunks=9, stall_mid_s=60))
+        question = mention(QUESTION, ts="1700100900.000100")
+        double.add_event(question)
+        first = serve(db, **model)
+        first.event(question, event_id="EvSTREAM1")
+        started = double.wait_for("chat.startStream", timeout=60)[0]
+        assert "self-certified" in started.body["markdown_text"]
+        first.kill()
+        first.wait(10)
+
+        llm.script(citing(CHARTER, GOOD, ALSO_GOOD))
+        second = serve(db, **model)
+        _wait(lambda: _job_states(db).get("msg:C1:1700100900.000100") == "posted", 90)
+        assert second.running, second.log_tail()
+    replies = _bot_replies(double, "C1", "1700100900.000100")
+    assert len(replies) == 2, (replies, second.log_tail())
+    assert not any(r.get("streaming") for r in replies)
+    interrupted, answer = replies
+    assert "interrupted" in interrupted["text"] and "high-risk" not in interrupted["text"]
+    assert "self-certified" in answer["text"] and "high-risk" in answer["text"]
+    assert answer["blocks"] and "*Sources*" in json.dumps(answer["blocks"])

@@ -28,6 +28,7 @@ class AnswerStream:
         user_id: str,
         team_id: Callable[[], str | None],
         on_status: Callable[[str], None] | None = None,
+        on_started: Callable[[str], None] | None = None,
     ) -> None:
         self.client = client
         self.channel_id = channel_id
@@ -35,6 +36,7 @@ class AnswerStream:
         self.user_id = user_id
         self._team_id = team_id
         self._on_status = on_status
+        self._on_started = on_started
         self.ts: str | None = None  # the streaming message, once started
         self.unsent = ""  # verified text Slack did not take; sent with the stop
         self.refused = False  # Slack would not start a stream: post the answer whole
@@ -72,6 +74,11 @@ class AnswerStream:
                     recipient_team_id=self._team_id(),
                 )
                 self.ts = str(response["ts"])
+                if self._on_started is not None:
+                    try:
+                        self._on_started(self.ts)
+                    except Exception as error:  # the record helps after a crash only
+                        log.warning("could not record stream %s: %s", self.ts, error)
             else:
                 self.client.chat_appendStream(
                     channel=self.channel_id, ts=self.ts, markdown_text=markdown

@@ -174,6 +174,10 @@ class AnswerWorkers:
             return self._process(job)
 
     def _process(self, job: Job) -> bool:
+        if job.stream_ts:
+            # An earlier try died while streaming: close its message before answering again.
+            self._stop_stream(job.channel_id, job.stream_ts, "")
+            self.jobs.streaming(job, None)
         if job.surface == "assistant" and job.thread_ts:
             self._set_status(job, job.thread_ts)
         stream = self._stream_for(job)
@@ -222,7 +226,13 @@ class AnswerWorkers:
                 self._set_status(job, thread_ts, text)
 
         return AnswerStream(
-            self.client, job.channel_id, thread_ts, job.user_id, self._team, on_status
+            self.client,
+            job.channel_id,
+            thread_ts,
+            job.user_id,
+            self._team,
+            on_status,
+            on_started=lambda ts: self.jobs.streaming(job, ts),
         )
 
     def _interrupted(self, stream: AnswerStream | None) -> None:
@@ -230,14 +240,15 @@ class AnswerWorkers:
         or streamed, from the retry. Stop it with a line saying so (best effort)."""
         if stream is None or not stream.started:
             return
+        self._stop_stream(stream.channel_id, str(stream.ts), stream.unsent)
+
+    def _stop_stream(self, channel_id: str, ts: str, unsent: str) -> None:
         try:
             self.client.chat_stopStream(
-                channel=stream.channel_id,
-                ts=str(stream.ts),
-                markdown_text=stream.unsent + f"\n\n_{INTERRUPTED}_",
+                channel=channel_id, ts=ts, markdown_text=unsent + f"\n\n_{INTERRUPTED}_"
             )
-        except Exception as error:
-            log.warning("could not stop the interrupted stream %s: %s", stream.ts, error)
+        except Exception as error:  # already stopped, or gone: nothing more to do
+            log.info("could not stop the interrupted stream %s: %s", ts, error)
 
     def _team(self) -> str | None:
         """The workspace of the bot (and of the askers), needed to stream into channels."""

@@ -63,6 +63,7 @@ class Job:
     response_url: str | None
     state: str
     attempts: int
+    stream_ts: str | None = None  # a streamed answer an earlier try started
 
     @property
     def open(self) -> bool:
@@ -82,6 +83,7 @@ def _job(row: QuestionJob) -> Job:
         response_url=row.response_url,
         state=row.state,
         attempts=row.attempts,
+        stream_ts=row.stream_ts,
     )
 
 
@@ -224,6 +226,16 @@ class QuestionJobs:
                 return None
             session.refresh(row)
             return _job(row)
+
+    def streaming(self, job: Job, ts: str | None) -> None:
+        """Records (or clears) the message this try streams its answer into."""
+        with self.store.session() as session:
+            session.execute(
+                update(QuestionJob)
+                .where(QuestionJob.id == job.id)
+                .values(stream_ts=ts)
+                .execution_options(synchronize_session=False)
+            )
 
     def finish(self, job: Job, entry: AnswerEntry | None, reply: OutboxItem) -> int | None:
         """Logs the answer and queues its reply atomically; None if the lease was lost."""

@@ -1,4 +1,4 @@
-"""A per-user rate limit shared by every replica.
+"""A per-user rate limit shared by every replica; the stream a written answer is going into.
 
 Revision ID: 0006
 Revises: 0005
@@ -21,7 +21,11 @@ def upgrade() -> None:
         sa.Column("bucket", sa.Integer, primary_key=True),
         sa.Column("count", sa.Integer, nullable=False),
     )
+    with op.batch_alter_table("question_jobs") as batch:
+        batch.add_column(sa.Column("stream_ts", sa.String(32), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("question_jobs") as batch:
+        batch.drop_column("stream_ts")
     op.drop_table("rate_windows")
