@@ -543,6 +543,12 @@ def test_a_kill_mid_stream_closes_that_message_and_answers_again_after_restart(
         first.event(question, event_id="EvSTREAM1")
         started = double.wait_for("chat.startStream", timeout=60)[0]
         assert "self-certified" in started.body["markdown_text"]
+
+        def recorded() -> bool:  # the stream's ts reaches the job just after Slack answers
+            with _store(db).session() as session:
+                return any(j.stream_ts for j in session.scalars(select(QuestionJob)))
+
+        _wait(recorded, 30)
         first.kill()
         first.wait(10)
 
