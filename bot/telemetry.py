@@ -35,6 +35,14 @@ class _Scraped(Collector):
         self._outbox_counts = outbox_counts
         self._index_created = index_created
 
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        # Without this, registering would call collect(): open the index and the database
+        # while the app is being built.
+        return [
+            GaugeMetricFamily("coe_outbox_messages", "", labels=["state"]),
+            GaugeMetricFamily("coe_index_age_seconds", ""),
+        ]
+
     def collect(self) -> Iterable[GaugeMetricFamily]:
         try:
             counts = self._outbox_counts()
