@@ -29,6 +29,7 @@ from bot.answering.grounded import (
 from bot.answering.llm import ChatModel, ModelConfig, ModelUnavailable, Usage
 from bot.answering.models import Answer, AnswerSentence, Dropped, Source, Written
 from bot.answering.retrieval import Passage
+from bot.answering.service import MAX_QUESTION_CHARS
 from bot.answering.verify import check_claim, parse_claim, split_ready
 from ingest.lexical import terms
 
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 
 PASSAGES_FOR_MODEL = 5
 REWRITE_TOKENS = 120
-MAX_QUESTION_CHARS = 2000
 SEARCHING = "searching the knowledge base…"
 WRITING = "writing an answer from the sources…"
 # Why a record has no written sentences although nothing failed.
