@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from bot.db.store import Store
     from bot.enablement.runs import ChecklistRuns
     from bot.enablement.workshops import WorkshopService
+    from bot.shared_index import SharedIndex
+    from bot.work.claims import JobClaims
     from bot.work.rate_limit import Limiter
 
 
@@ -72,6 +74,22 @@ class Services:
         from bot.enablement.workshops import WorkshopService
 
         return WorkshopService(self.store)
+
+    @cached_property
+    def shared_index(self) -> SharedIndex | None:
+        """The index every replica follows, when COE_CHROMA_URL names a Chroma server."""
+        if not self.settings.chroma_url:
+            return None
+        from bot.shared_index import SharedIndex
+
+        return SharedIndex(self.store, self.index_dir, self.settings.chroma_url)
+
+    @cached_property
+    def claims(self) -> JobClaims:
+        """Named claims, so N replicas run each background job once."""
+        from bot.work.claims import JobClaims
+
+        return JobClaims(self.store)
 
     @cached_property
     def limiter(self) -> Limiter:

@@ -30,10 +30,10 @@ class _Scraped(Collector):
     def __init__(
         self,
         outbox_counts: Callable[[], dict[str, int]],
-        index_created: Callable[[], datetime | None],
+        index_served: Callable[[], tuple[int, datetime | None]],
     ) -> None:
         self._outbox_counts = outbox_counts
-        self._index_created = index_created
+        self._index_served = index_served
 
     def describe(self) -> Iterable[GaugeMetricFamily]:
         # Without this, registering would call collect(): open the index and the database
@@ -41,6 +41,7 @@ class _Scraped(Collector):
         return [
             GaugeMetricFamily("coe_outbox_messages", "", labels=["state"]),
             GaugeMetricFamily("coe_index_age_seconds", ""),
+            GaugeMetricFamily("coe_index_generation", ""),
         ]
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
@@ -55,7 +56,10 @@ class _Scraped(Collector):
         except Exception as error:
             log.info("metrics: outbox depth unavailable: %s", error)
         try:
-            created = self._index_created()
+            generation, created = self._index_served()
+            yield GaugeMetricFamily(
+                "coe_index_generation", "The index generation this replica answers from", generation
+            )
             if created is not None:
                 age = (datetime.now(UTC) - created).total_seconds()
                 yield GaugeMetricFamily(
@@ -102,9 +106,10 @@ class Telemetry:
     def watch(
         self,
         outbox_counts: Callable[[], dict[str, int]],
-        index_created: Callable[[], datetime | None],
+        index_served: Callable[[], tuple[int, datetime | None]],
     ) -> None:
-        self.registry.register(_Scraped(outbox_counts, index_created))
+        """`index_served`: the generation answers come from, and when it was published."""
+        self.registry.register(_Scraped(outbox_counts, index_served))
 
     def answered(self, answer: Answer) -> None:
         self.questions.labels(answer.outcome).inc()

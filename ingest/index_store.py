@@ -74,14 +74,31 @@ def ingest_lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def open_collection(data_dir: Path):
+def chroma_client(data_dir: Path, url: str | None = None):
+    """The vector cache: a Chroma server when `url` is set (shared by every machine), else
+    the embedded store in the data directory."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    client = chromadb.PersistentClient(
-        path=str(index_dir(data_dir) / "chroma"),
-        settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-    )
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        if not parts.hostname:
+            raise ValueError(f"COE_CHROMA_URL {url!r} names no host")
+        secure = parts.scheme == "https"
+        return chromadb.HttpClient(
+            host=parts.hostname,
+            port=parts.port or (443 if secure else 8000),
+            ssl=secure,
+            settings=settings,
+        )
+    return chromadb.PersistentClient(path=str(index_dir(data_dir) / "chroma"), settings=settings)
+
+
+def open_collection(data_dir: Path, url: str | None = None):
+    client = chroma_client(data_dir, url)
     return client.get_or_create_collection(
         COLLECTION,
         # A wide search beam makes the approximate search all but exact at our sizes, so the
@@ -188,29 +205,14 @@ def generation_dir(data_dir: Path, name: str) -> Path:
     return _generations_dir(Path(data_dir)) / name
 
 
-def write_generation(
-    data_dir: Path,
-    manifest: Manifest,
-    chunks: list[ChunkRecord],
-    vectors: np.ndarray,
-    before_publish: Callable[[Path, str], object] | None = None,
-) -> str:
-    """Writes a complete generation, then makes it current in one atomic rename.
-
-    `vectors` row i is the normalised embedding of `chunks[i]`. `before_publish(data_dir,
-    name)` may add files to the finished generation (its calibration) before any reader
-    can see it; if it fails, the generation is still published without them.
-    """
+def write_generation_files(
+    target: Path, manifest: Manifest, chunks: list[ChunkRecord], vectors: np.ndarray
+) -> None:
+    """Writes one generation's files into `target` (which must not be current)."""
     import bm25s
 
     if vectors.shape != (len(chunks), DIMENSION):
         raise ValueError(f"vectors {vectors.shape} do not match {len(chunks)} chunks")
-
-    manifest.generation += 1
-    manifest.created_at = datetime.now(UTC)
-    manifest.embedding_model = MODEL_NAME
-    name = generation_name(manifest.generation)
-    target = _generations_dir(data_dir) / name
     if target.exists():
         shutil.rmtree(target)  # left behind by a killed run
     target.mkdir(parents=True)
@@ -228,14 +230,44 @@ def write_generation(
         handle.flush()
         os.fsync(handle.fileno())
     _fsync_write(target / "manifest.json", manifest.model_dump_json(indent=1))
+
+
+def make_current(data_dir: Path, name: str) -> None:
+    """Points readers at generation `name`, in one atomic rename."""
+    pending = _current_file(data_dir).with_suffix(".tmp")
+    _fsync_write(pending, name)
+    os.replace(pending, _current_file(data_dir))
+
+
+def write_generation(
+    data_dir: Path,
+    manifest: Manifest,
+    chunks: list[ChunkRecord],
+    vectors: np.ndarray,
+    before_publish: Callable[[Path, str], object] | None = None,
+    publish: Callable[[Path, str], object] | None = None,
+) -> str:
+    """Writes a complete generation, then makes it current in one atomic rename.
+
+    `vectors` row i is the normalised embedding of `chunks[i]`. `before_publish(data_dir,
+    name)` may add files to the finished generation (its calibration) before any reader
+    can see it; if it fails, the generation is still published without them. `publish(data_dir,
+    name)` hands the finished generation to readers elsewhere (the shared index); if it
+    fails, nothing is published here either.
+    """
+    manifest.generation += 1
+    manifest.created_at = datetime.now(UTC)
+    manifest.embedding_model = MODEL_NAME
+    name = generation_name(manifest.generation)
+    write_generation_files(_generations_dir(data_dir) / name, manifest, chunks, vectors)
     if before_publish is not None:
         try:
             before_publish(data_dir, name)
         except Exception as error:  # an extra must never cost the team its new documents
             logging.getLogger(__name__).warning("generation %s published without: %s", name, error)
-    pending = _current_file(data_dir).with_suffix(".tmp")
-    _fsync_write(pending, name)
-    os.replace(pending, _current_file(data_dir))
+    if publish is not None:
+        publish(data_dir, name)
+    make_current(data_dir, name)
     return name
 
 
@@ -245,11 +277,16 @@ def collect_garbage(data_dir: Path, collection, keep_ids: set[str]) -> int:
     orphans = [i for i in stored if i not in keep_ids]
     for start in range(0, len(orphans), 5000):
         collection.delete(ids=orphans[start : start + 5000])
-    current = current_generation(data_dir)
-    for old in _generations_dir(data_dir).glob("g*"):
-        if old.name != current:
-            shutil.rmtree(old, ignore_errors=True)
+    drop_old_generations(data_dir)
     return len(orphans)
+
+
+def drop_old_generations(data_dir: Path, keep: set[str] | None = None) -> None:
+    """Deletes local generations other than the current one (and `keep`)."""
+    wanted = {current_generation(data_dir), *(keep or set())}
+    for old in _generations_dir(data_dir).glob("g*"):
+        if old.name not in wanted:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass(frozen=True)

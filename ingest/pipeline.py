@@ -36,7 +36,7 @@ from ingest.index_store import (
 from ingest.limits import ParseLimits
 from ingest.quality import Quality
 from ingest.readers import READER_VERSION, LoadedDocument, parse_document
-from ingest.records import ChunkRecord, FileEntry, Manifest, chunk_id
+from ingest.records import ChunkRecord, FileEntry, Manifest, chunk_id, source_id
 from ingest.safe_open import read_below
 from ingest.sandbox import ParserSandbox
 
@@ -110,9 +110,13 @@ class _NoProgress:
         pass
 
 
-def _in_scope(path: str, roots: list[Path]) -> bool:
-    candidate = Path(path)
-    return any(candidate == root or root in candidate.parents for root in roots)
+def _in_scope(key: str, entry: FileEntry, roots: list[Path]) -> bool:
+    """Whether this run stands for the folder a document came from: the same folder here,
+    or a folder of the same name on another machine (an ingest job publishing for replicas)."""
+    candidate = Path(entry.path)
+    if any(candidate == root or root in candidate.parents for root in roots):
+        return True
+    return "/" in key and any(root.is_dir() and key.split("/", 1)[0] == root.name for root in roots)
 
 
 def _records_for(found: Candidate, document: LoadedDocument) -> list[ChunkRecord]:
@@ -180,6 +184,7 @@ def _entry_for(
         tags=meta.tags,
         reader=READER_VERSION,
         checklist=parse_checklist(document.body, document.title),
+        text=document.body if meta.type is not None and meta.type.value == "training" else None,
         chunk_ids=[r.id for r in records],
     )
 
@@ -196,7 +201,7 @@ def _ingest_file(
     # Read once, bounded; the hash and the parse both use these bytes.
     data = read_below(item.root, item.parts, max_bytes)
     sha = hashlib.sha256(data).hexdigest()
-    key = str(item.path)
+    key = source_id(str(item.path), item.doc_id)
     if (
         old is not None
         and old.sha256 == sha
@@ -204,13 +209,13 @@ def _ingest_file(
         and old.reader == READER_VERSION
     ):
         scan.manifest.files[key] = old
-        return FileResult(key, Outcome.UNCHANGED)
+        return FileResult(str(item.path), Outcome.UNCHANGED)
     document = parse_document(item.path, item.suffix, data, parser)
     records = _records_for(item, document)
     scan.fresh[key] = records
     scan.manifest.files[key] = _entry_for(item, sha, len(data), document, records)
     outcome = Outcome.ADDED if old is None else Outcome.UPDATED
-    return FileResult(key, outcome, notes=document.notes, quality=document.quality)
+    return FileResult(str(item.path), outcome, notes=document.notes, quality=document.quality)
 
 
 def _failure_reason(error: Exception) -> tuple[str, bool]:
@@ -234,7 +239,7 @@ def _scan(
     scan = _Scan(Manifest(generation=previous.generation, files={}))
     with ParserSandbox(limits, on_start=lambda: _note("starting the document parser")) as parser:
         for item in found:
-            key = str(item.path)
+            key = source_id(str(item.path), item.doc_id)
             scan.seen.add(key)
             old = previous.files.get(key)
             try:
@@ -246,7 +251,7 @@ def _scan(
                     reason += " (the previously ingested version stays in the index)"
                 elif old is not None:
                     reason += " (its previously ingested version was removed from the index)"
-                report.results.append(FileResult(key, Outcome.FAILED, reason))
+                report.results.append(FileResult(str(item.path), Outcome.FAILED, reason))
                 continue
             report.results.append(result)
     return scan
@@ -263,11 +268,15 @@ def run_ingest(
     limits: ParseLimits | None = None,
     rebuild: bool = False,
     before_publish: Callable[[Path, str], object] | None = None,
+    chroma_url: str | None = None,
+    publish: Callable[[Path, str], object] | None = None,
 ) -> IngestReport:
     """Ingests the roots; `follow_symlinks` is "off" or "inside" (see ingest.discovery).
 
     `rebuild` reads and embeds everything anew, beside the live index: readers keep the
     current generation until the new one is published, so a running server never notices.
+    With `chroma_url`, vectors are cached in that Chroma server, which other machines read;
+    `publish(data_dir, name)` then hands each new generation to them (see write_generation).
     """
     progress = progress or _NoProgress()
     limits = limits or ParseLimits()
@@ -279,9 +288,11 @@ def run_ingest(
         if rebuild:
             # The old manifest may be what is broken: only its number is carried on.
             previous = Manifest(generation=highest_generation(data_dir))
-            discarded = set_aside_vector_cache(data_dir)
+            if chroma_url is None:
+                discarded = set_aside_vector_cache(data_dir)
         else:
             previous = read_manifest(data_dir)
+            previous.files = previous.by_source()
         found = discover(roots, follow_symlinks)
         scan = _scan(found, previous, report, max_bytes, limits)
         manifest, fresh = scan.manifest, scan.fresh
@@ -289,8 +300,8 @@ def run_ingest(
         for key, old in previous.files.items():
             if key in scan.seen:
                 continue
-            if _in_scope(key, scope):
-                report.results.append(FileResult(key, Outcome.REMOVED))
+            if _in_scope(key, old, scope):
+                report.results.append(FileResult(old.path, Outcome.REMOVED))
             else:
                 manifest.files[key] = old  # ingested from another folder: not ours to drop
 
@@ -307,8 +318,14 @@ def run_ingest(
         kept = {c.id: c for c in old_chunks if c.id in wanted}
         new_records = [r for records in fresh.values() for r in records]
 
-        collection = open_collection(data_dir)
-        embedded = _embed_missing(collection, new_records, report, progress, embedder_factory)
+        collection = open_collection(data_dir, chroma_url)
+        if rebuild and chroma_url is not None:
+            # A shared cache is not set aside (other machines read it): embed everything anew.
+            embedded = _embed_missing(
+                collection, new_records, report, progress, embedder_factory, trust_cache=False
+            )
+        else:
+            embedded = _embed_missing(collection, new_records, report, progress, embedder_factory)
 
         chunks: list[ChunkRecord] = []
         for key, entry in manifest.files.items():
@@ -318,9 +335,15 @@ def run_ingest(
                 chunks.extend(kept[i] for i in entry.chunk_ids if i in kept)
         vectors = _vectors_for(data_dir, name, old_chunks, chunks, embedded, collection)
         _note(f"writing index generation with {len(chunks)} chunks")
-        report.generation = write_generation(data_dir, manifest, chunks, vectors, before_publish)
+        report.generation = write_generation(
+            data_dir, manifest, chunks, vectors, before_publish, publish
+        )
         report.published = True
-        collect_garbage(data_dir, collection, {c.id for c in chunks})
+        keep = {c.id for c in chunks}
+        if chroma_url is not None:
+            # Replicas still loading the previous generation read its vectors from the server.
+            keep |= {c.id for c in old_chunks}
+        collect_garbage(data_dir, collection, keep)
         if discarded is not None:
             shutil.rmtree(discarded, ignore_errors=True)
         report.chunks_total = len(chunks)
@@ -364,11 +387,12 @@ def _embed_missing(
     report: IngestReport,
     progress: Progress,
     embedder_factory: Callable[[], TextEmbedder] | None,
+    trust_cache: bool = True,
 ) -> dict[str, np.ndarray]:
     """Embeds what the cache lacks; returns the vectors it made, by chunk id."""
     unique = list({r.id: r for r in records}.values())
     existing: set[str] = set()
-    for start in range(0, len(unique), 5000):
+    for start in range(0, len(unique) if trust_cache else 0, 5000):
         batch_ids = [r.id for r in unique[start : start + 5000]]
         existing.update(collection.get(ids=batch_ids, include=[])["ids"])
     missing = [r for r in unique if r.id not in existing]

@@ -18,7 +18,7 @@ from ingest.quality import Quality, measure
 
 # Raised whenever reading or cleaning changes what a file gives: files read by an older reader
 # are read again even though their bytes did not change (unchanged chunks keep their vectors).
-READER_VERSION = 2
+READER_VERSION = 3
 
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
 HTML_SUFFIXES = (".html", ".htm")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -49,7 +50,18 @@ class FileEntry(BaseModel):
     tags: list[str] = Field(default_factory=list)
     reader: int = 0  # READER_VERSION that read it: a newer reader reads the file again
     checklist: Checklist | None = None
+    # A training calendar's text, kept whole: its session tables are read from the index,
+    # so a replica on another machine lists them too.
+    text: str | None = None
     chunk_ids: list[str]
+
+
+def source_id(path: str, doc_id: str) -> str:
+    """A document's key that holds on any machine: its folder's name and its path below it
+    (`knowledge/standards/x.md`), never the absolute path of one disk."""
+    depth = doc_id.count("/") + 1
+    parts = Path(path).parts
+    return "/".join(parts[-(depth + 1) :]) if len(parts) > depth else doc_id
 
 
 class Manifest(BaseModel):
@@ -57,7 +69,11 @@ class Manifest(BaseModel):
     generation: int = 0
     created_at: datetime | None = None
     embedding_model: str = ""
-    files: dict[str, FileEntry] = Field(default_factory=dict)  # keyed by absolute path
+    files: dict[str, FileEntry] = Field(default_factory=dict)  # keyed by source_id
+
+    def by_source(self) -> dict[str, FileEntry]:
+        """The files keyed by source id (manifests before version 3 used absolute paths)."""
+        return {source_id(f.path, f.doc_id): f for f in self.files.values()}
 
     @property
     def chunk_count(self) -> int:

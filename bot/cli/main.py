@@ -128,38 +128,83 @@ def _finish_generation(settings: Settings, only_missing: bool = False):
     return finish
 
 
+def _follow_shared(settings: Settings, shared) -> bool:
+    """Copies the shared index's newest generation here; True when there is one. With none
+    published yet, waits for an ingest running elsewhere rather than racing it."""
+    import time
+
+    from bot.work.claims import JobClaims
+
+    try:
+        if shared.sync() is not None:
+            return True
+        deadline = time.monotonic() + 600
+        while JobClaims(shared.store).holder("ingest") is not None:
+            if time.monotonic() > deadline:
+                raise _fail("waited 10 minutes for another ingest to publish the first index")
+            err.print("[dim]Waiting for the ingest running elsewhere to publish the index…[/dim]")
+            time.sleep(5)
+            if shared.sync() is not None:
+                return True
+    except IndexCorruptError as error:
+        raise _fail(f"cannot copy the shared index: {error}") from None
+    return False
+
+
 def _warn(what: str, error: Exception) -> None:
     from rich.markup import escape
 
     err.print(f"[yellow]{what}:[/] {escape(str(error))}")
 
 
-def _run_ingest(settings: Settings, paths: list[Path], rebuild: bool = False):
+def _run_ingest(
+    settings: Settings,
+    paths: list[Path],
+    rebuild: bool = False,
+    services: Services | None = None,
+    wait_if_busy: bool = False,
+):
+    """`wait_if_busy`: when another ingest is publishing to the shared index, wait for its
+    generation instead of failing (a replica starting on an empty index)."""
+    from contextlib import nullcontext
+
     from bot.cli.render import print_ingest_report
     from ingest.pipeline import run_ingest
 
+    shared = (services or build(settings)).shared_index
     progress = _RichProgress(err)
     try:
-        report = run_ingest(
-            paths,
-            settings.data_dir,
-            settings.max_file_bytes,
-            progress,
-            follow_symlinks=settings.follow_symlinks,
-            limits=settings.parse_limits,
-            rebuild=rebuild,
-            before_publish=_finish_generation(settings),
-        )
+        with shared.publishing() if shared is not None else nullcontext():
+            report = run_ingest(
+                paths,
+                settings.data_dir,
+                settings.max_file_bytes,
+                progress,
+                follow_symlinks=settings.follow_symlinks,
+                limits=settings.parse_limits,
+                rebuild=rebuild,
+                before_publish=_finish_generation(settings),
+                chroma_url=settings.chroma_url,
+                publish=shared.publish if shared is not None else None,
+            )
+            progress.stop()
+            if report.generation and not report.published:
+                # Nothing changed, but the index may predate quote vectors or calibration (or
+                # have had calibration off): add what is missing; servers pick it up with the
+                # next one.
+                _finish_generation(settings, only_missing=True)(
+                    settings.data_dir, report.generation
+                )
+                if shared is not None and not shared.publish_existing():
+                    shared.attach_files(report.generation)
     except IngestBusyError as error:
+        if wait_if_busy and shared is not None and _follow_shared(settings, shared):
+            return None
         raise _fail(str(error)) from None
     except IndexCorruptError as error:
         raise _fail(f"{error}. Run `coe ingest --rebuild` to build the index again.") from None
     finally:
         progress.stop()
-    if report.generation and not report.published:
-        # Nothing changed, but the index may predate quote vectors or calibration (or have
-        # had calibration off): add what is missing; servers pick it up with the next one.
-        _finish_generation(settings, only_missing=True)(settings.data_dir, report.generation)
     print_ingest_report(err, report)
     return report
 
@@ -190,9 +235,15 @@ def _service(settings: Settings, services: Services | None = None):
     """The answering service, ingesting the configured knowledge base on first use."""
     from ingest.index_store import current_generation
 
-    if current_generation(settings.data_dir) is None:
+    services = services or build(settings)
+    shared = services.shared_index
+    if shared is not None:
+        if not _follow_shared(settings, shared):
+            err.print("[dim]No index published yet: ingesting the knowledge base first…[/dim]")
+            _run_ingest(settings, settings.knowledge_paths, services=services, wait_if_busy=True)
+    elif current_generation(settings.data_dir) is None:
         err.print("[dim]No index yet: ingesting the knowledge base first (one time only)…[/dim]")
-        _run_ingest(settings, settings.knowledge_paths)
+        _run_ingest(settings, settings.knowledge_paths, services=services)
     service = (services or build(settings)).answers
     try:
         service.index  # noqa: B018 - opens the index now so damage is reported up front
@@ -439,6 +490,11 @@ def serve(
         raise _fail(str(error)) from None
     # Resumes questions and messages a previous run left unfinished, then keeps sweeping.
     slack.start_background(settings.sweep_interval_s)
+    if services.shared_index is not None:
+        # Every replica follows the generation the newest ingest published, wherever it ran.
+        import threading
+
+        services.shared_index.follow(settings.index_sync_s, threading.Event())
     if settings.socket_mode:
         err.print("CoE Assistant is connecting to Slack in Socket Mode…")
         if not serve_socket_mode(

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -222,3 +233,58 @@ class RateWindow(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch seconds // window
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IndexGeneration(Base):
+    """A published index generation, shared by every replica (COE_CHROMA_URL set).
+
+    A row appears only once its chunks and files are stored, in the same transaction: a
+    killed ingest publishes nothing. The highest number is the current generation.
+    """
+
+    __tablename__ = "index_generations"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    manifest: Mapped[str] = mapped_column(Text)  # ingest.records.Manifest as JSON
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    embedding_model: Mapped[str] = mapped_column(String(200))
+    published_by: Mapped[str] = mapped_column(String(80))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IndexChunk(Base):
+    """One passage of a generation, in search order; its vector lives in Chroma by `chunk_id`."""
+
+    __tablename__ = "index_chunks"
+
+    generation: Mapped[int] = mapped_column(
+        ForeignKey("index_generations.number", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    chunk_id: Mapped[str] = mapped_column(String(64))
+    record: Mapped[str] = mapped_column(Text)  # ingest.records.ChunkRecord as JSON
+
+
+class IndexFile(Base):
+    """A file a generation carries besides its chunks (calibration, quote vectors)."""
+
+    __tablename__ = "index_files"
+
+    generation: Mapped[int] = mapped_column(
+        ForeignKey("index_generations.number", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class JobClaim(Base):
+    """Who runs a named job (ingest, retention purge, …) and until when: one holder at a
+    time across every replica and machine."""
+
+    __tablename__ = "job_claims"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

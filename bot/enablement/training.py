@@ -67,9 +67,11 @@ def upcoming_sessions(
     for entry in index.manifest.files.values():
         if entry.doc_type != "training" or (entry.audience == STAFF_AUDIENCE and not staff):
             continue
-        try:
-            text = Path(entry.path).read_text(encoding="utf-8")
-        except OSError:
-            continue  # moved since the last ingest; the next ingest notices
+        text = entry.text
+        if text is None:  # ingested before the text was kept
+            try:
+                text = Path(entry.path).read_text(encoding="utf-8")
+            except OSError:
+                continue  # moved since the last ingest; the next ingest notices
         found.extend(s for s in parse_sessions(text, entry.title) if s.day >= today)
     return sorted(found, key=lambda s: (s.day, s.title))[:limit]

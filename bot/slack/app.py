@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -20,6 +21,7 @@ from bot.enablement.runs import ChecklistRuns
 from bot.enablement.workshops import WorkshopService
 from bot.logs import about
 from bot.settings import Settings
+from bot.shared_index import SharedIndex
 from bot.slack import blocks
 from bot.slack.delivery import Deliverer, delivery_client
 from bot.slack.intake import QuestionIntake
@@ -39,10 +41,14 @@ from bot.slack.staff import StaffDirectory
 from bot.slack.triage import TriageNotifier
 from bot.slack.workers import AnswerWorkers
 from bot.telemetry import Telemetry
+from bot.work.claims import JobClaims
 from bot.work.outbox import Outbox
 from bot.work.questions import QuestionJobs
 
 log = logging.getLogger(__name__)
+
+RETENTION_JOB = "retention-purge"
+RETENTION_EVERY_S = 24 * 3600.0
 
 
 class SlackConfigError(Exception):
@@ -62,14 +68,27 @@ class SlackApp:
     deliverer: Deliverer
     store: Store
     telemetry: Telemetry
+    claims: JobClaims | None = None
+    retention_days: int | None = None
+    shared_index: SharedIndex | None = None
 
     def start_background(self, every_s: float) -> None:
         """Resumes unanswered questions and undelivered messages now and every `every_s`."""
         self.workers.start_sweeping(every_s, also=self._hourly_chores)
 
     def _hourly_chores(self) -> None:
+        # Each reminder and card is claimed one by one, so every replica may try them.
         self.notifier.send_sla_reminders()
         self.notifier.repost_pending()
+        if self.claims is not None and self.retention_days is not None:
+            # Once a day, by whichever replica claims it first.
+            self.claims.run_if_due(RETENTION_JOB, RETENTION_EVERY_S, self._purge)
+
+    def _purge(self) -> None:
+        from bot.enablement.retention import purge_older_than
+
+        removed = purge_older_than(self.store, self.retention_days or 0)
+        log.info("retention purge: %s", removed)
 
     def stop(self, timeout_s: float) -> bool:
         return self.workers.stop(timeout_s)
@@ -166,7 +185,11 @@ def build_app(services: Services) -> SlackApp:
     telemetry = Telemetry()
     responder = Responder(answers, store, staff, services.limiter, workshops, telemetry)
     outbox = Outbox(store, lease_s=settings.slack_timeout_s + 15)
-    telemetry.watch(outbox.counts, lambda: answers.index.manifest.created_at)
+    def index_served() -> tuple[int, datetime | None]:
+        manifest = answers.index.manifest
+        return manifest.generation, manifest.created_at
+
+    telemetry.watch(outbox.counts, index_served)
     deliverer = Deliverer(
         delivery_client(settings.slack_bot_token, settings.slack_api_url, settings.slack_timeout_s),
         outbox,
@@ -215,6 +238,9 @@ def build_app(services: Services) -> SlackApp:
         deliverer,
         store,
         telemetry,
+        claims=services.claims,
+        retention_days=settings.retention_days,
+        shared_index=services.shared_index,
     )
 
 

@@ -155,6 +155,9 @@ def readiness(slack: SlackApp) -> dict[str, str]:
     check("index", lambda: answers.index)
     check("database", slack.store.ping)
     check("search", lambda: answers.passages("readiness probe", staff=False, k=1))
+    if slack.shared_index is not None:
+        # Answers come from memory, but a new generation or a new replica needs the server.
+        check("chroma", slack.shared_index.ping_chroma)
     checks["accepting"] = "failing" if slack.workers.stopping else "ok"
     return checks
 
