@@ -118,7 +118,8 @@ def fresh_store(url: str):
             connection.execute(
                 text(
                     "TRUNCATE checklist_ticks, checklist_runs, workshops, request_events, "
-                    "consultation_requests, feedback, answers, question_jobs, outbox, rate_windows "
+                    "consultation_requests, feedback, answers, question_jobs, outbox, rate_windows, "
+                    "job_claims, index_files, index_chunks, index_generations "
                     "RESTART IDENTITY CASCADE"
                 )
             )

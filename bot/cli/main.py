@@ -41,6 +41,7 @@ StaffOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 PROGRESS_FROM_CHUNKS = 50
+SHARED_INDEX_WAIT_S = 300.0
 
 
 def _settings(data_dir: Path | None) -> Settings:
@@ -135,9 +136,20 @@ def _follow_shared(settings: Settings, shared) -> bool:
 
     from bot.work.claims import JobClaims
 
+    started = time.monotonic()
+    while True:
+        try:
+            if shared.sync() is not None:
+                return True
+            break
+        except IndexCorruptError as error:
+            raise _fail(f"cannot copy the shared index: {error}") from None
+        except Exception as error:  # Chroma or the database not up yet (a fresh deployment)
+            if time.monotonic() - started > SHARED_INDEX_WAIT_S:
+                raise _fail(f"cannot reach the shared index: {error}") from None
+            err.print(f"[dim]Waiting for the shared index ({escape(str(error)[:120])})…[/dim]")
+            time.sleep(5)
     try:
-        if shared.sync() is not None:
-            return True
         deadline = time.monotonic() + 600
         while JobClaims(shared.store).holder("ingest") is not None:
             if time.monotonic() > deadline:

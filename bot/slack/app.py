@@ -185,6 +185,7 @@ def build_app(services: Services) -> SlackApp:
     telemetry = Telemetry()
     responder = Responder(answers, store, staff, services.limiter, workshops, telemetry)
     outbox = Outbox(store, lease_s=settings.slack_timeout_s + 15)
+
     def index_served() -> tuple[int, datetime | None]:
         manifest = answers.index.manifest
         return manifest.generation, manifest.created_at
