@@ -93,9 +93,12 @@ class Services:
 
     @cached_property
     def limiter(self) -> Limiter:
-        """Counted in the database, so every replica shares one limit per person."""
-        from bot.work.rate_limit import SharedLimiter
+        """Counted in Redis when COE_REDIS_URL is set, else in the database: either way every
+        replica shares one limit per person."""
+        from bot.work.rate_limit import RedisLimiter, SharedLimiter
 
+        if self.settings.redis_url:
+            return RedisLimiter(self.settings.redis_url, self.settings.rate_limit_per_minute)
         return SharedLimiter(self.store, self.settings.rate_limit_per_minute)
 
 

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     max_request_kb: int = Field(default=1024, ge=16, validation_alias="COE_MAX_REQUEST_KB")
     # Several replicas: a Chroma server holds the vectors, the database the generations.
     chroma_url: str | None = Field(default=None, validation_alias="COE_CHROMA_URL")
+    redis_url: str | None = Field(default=None, validation_alias="COE_REDIS_URL")
     index_sync_s: float = Field(default=10.0, gt=0, le=300, validation_alias="COE_INDEX_SYNC_S")
     log_format: Literal["text", "json"] = Field(default="text", validation_alias="COE_LOG_FORMAT")
     # An optional OpenAI-compatible model that writes answers from the retrieved passages;

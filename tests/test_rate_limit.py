@@ -1,12 +1,15 @@
-"""The per-person rate limit is shared by replicas: counted in the database (SQLite, PostgreSQL)."""
+"""The per-person rate limit is shared by replicas: counted in the database (SQLite,
+PostgreSQL) or in Redis."""
 
 from __future__ import annotations
 
+import os
 import threading
+import uuid
 
 from bot.db.engine import make_engine
 from bot.db.store import Store
-from bot.work.rate_limit import SharedLimiter
+from bot.work.rate_limit import RedisLimiter, SharedLimiter
 from tests.conftest import fresh_store
 
 
@@ -52,4 +55,27 @@ def test_a_burst_from_many_threads_on_two_replicas_lets_exactly_the_limit_throug
 def test_an_unreachable_database_falls_back_to_the_process_count(tmp_path):
     store = Store(make_engine("postgresql://postgres@127.0.0.1:1/none", wait_s=0.5))
     limiter = SharedLimiter(store, limit=2)
+    assert [limiter.allow("U1") for _ in range(3)] == [True, True, False]
+
+
+REDIS_URL = os.environ.get("COE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def test_with_redis_two_replicas_share_one_limit_and_it_slides():
+    user = f"UREDIS{uuid.uuid4().hex[:8]}"  # the Redis server is shared: a fresh person
+    now = [6000.0]
+    a = RedisLimiter(REDIS_URL, limit=3, clock=lambda: now[0])
+    b = RedisLimiter(REDIS_URL, limit=3, clock=lambda: now[0])
+    asked = [a.allow(user), b.allow(user), a.allow(user), b.allow(user)]
+    assert asked == [True, True, True, False]
+    assert not a.allow(user)  # refusals do not add to the count
+    now[0] += 60
+    assert not b.allow(user)
+    now[0] += 30  # 3 x 0.5 + 1 fits, 3 x 0.5 + 2 does not
+    assert a.allow(user)
+    assert not b.allow(user)
+
+
+def test_an_unreachable_redis_falls_back_to_the_process_count():
+    limiter = RedisLimiter("redis://127.0.0.1:1/0", limit=2)
     assert [limiter.allow("U1") for _ in range(3)] == [True, True, False]

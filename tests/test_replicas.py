@@ -293,3 +293,53 @@ def test_a_replica_killed_mid_answer_leaves_the_retry_to_the_other_once(start_re
     assert "interrupted" in interrupted["text"]
     assert "self-certified" in answer["text"] and "high-risk" in answer["text"]
     assert two.running
+
+
+def test_a_repost_racing_both_replicas_loops_after_a_slack_outage_posts_each_card_once(
+    start_replicas, double, shared
+):
+    from bot.consultations.service import ConsultationService
+    from bot.db.engine import make_engine
+    from bot.db.store import Store
+    from tests.test_slack_consultations import submission
+
+    triage = "CTRIAGE01"
+    # A long backoff: after the outage the cards wait for the repost, which makes them due
+    # at once, while both replicas' loops (every second) deliver whatever is due.
+    one, two = start_replicas(COE_TRIAGE_CHANNEL_ID=triage, COE_DELIVERY_BACKOFF_S="600")
+    double.fail("chat.postMessage", status=500, times=10_000)  # Slack is down
+    for n, server in enumerate((one, two, one, two)):
+        reply = server.interaction(submission(view_id=f"VRACE{n}", title=f"Review number {n}"))
+        assert reply.status == 200
+    consultations = ConsultationService(
+        Store(make_engine(shared["COE_DATABASE_URL"])), lambda _user: False
+    )
+    _wait(
+        lambda: len(requests := consultations.list()) == 4 and all(r.post_error for r in requests),
+        30,
+    )
+    double.clear_faults("chat.postMessage")  # Slack is back
+
+    repost = subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "requests", "repost"],
+        cwd=REPO,
+        env={
+            **_base_env(),
+            **shared,
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_API_URL": double.url,
+            "COE_TRIAGE_CHANNEL_ID": triage,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert repost.returncode == 0, repost.stderr
+    _wait(lambda: all(r.posted for r in consultations.list()), 30)
+    time.sleep(3)  # a second card would show up now
+    cards = [
+        c.body.get("text") or ""
+        for c in double.of("chat.postMessage")
+        if c.body.get("channel") == triage and c.fault is None
+    ]
+    assert len(cards) == 4 and len(set(cards)) == 4, cards

@@ -114,3 +114,45 @@ def _upsert(engine: Engine, user_id: str, window: int):
     return statement.on_conflict_do_update(
         index_elements=["user_id", "bucket"], set_={"count": RateWindow.count + 1}
     ).returning(RateWindow.count)
+
+
+class RedisLimiter:
+    """The same two-window estimate, counted in Redis (COE_REDIS_URL): one round trip per
+    question, and keys expire by themselves. Falls back like SharedLimiter when Redis is down."""
+
+    def __init__(
+        self,
+        url: str,
+        limit: int,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        import redis
+
+        self.limit = limit
+        self._redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._window = window_s
+        self._clock = clock
+        self._local = PerUserLimiter(limit, window_s)
+
+    def allow(self, user_id: str) -> bool:
+        try:
+            return self._allow(user_id)
+        except Exception as error:  # Redis is down: fall back, as with the database
+            log.warning("shared rate limit unavailable (%s); counting in this process", error)
+            return self._local.allow(user_id)
+
+    def _allow(self, user_id: str) -> bool:
+        now = self._clock()
+        window = int(now // self._window)
+        overlap = 1.0 - (now % self._window) / self._window
+        key = f"coe:rate:{user_id}:{window}"
+        pipe = self._redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, int(self._window * 2) + 1)
+        pipe.get(f"coe:rate:{user_id}:{window - 1}")
+        count, _, previous = pipe.execute()
+        if int(previous or 0) * overlap + int(count) > self.limit:
+            self._redis.decr(key)  # refused questions do not use up the allowance
+            return False
+        return True
