@@ -170,11 +170,12 @@ class SharedIndex:
     # -- publishing --------------------------------------------------------------------------
 
     @contextmanager
-    def publishing(self) -> Iterator[None]:
+    def publishing(self, rebuild: bool = False) -> Iterator[None]:
         """Holds the one ingest claim while a run builds on the newest published generation.
 
         A second ingest anywhere gets IngestBusyError at once; a killed one stops renewing,
-        and its claim lapses within INGEST_LEASE_S.
+        and its claim lapses within INGEST_LEASE_S. A rebuild needs nothing from the old
+        generation, so it also runs when that one cannot be copied (its vectors were lost).
         """
         if not self.claims.take(INGEST_CLAIM, INGEST_LEASE_S):
             holder = self.claims.holder(INGEST_CLAIM) or "another process"
@@ -196,7 +197,12 @@ class SharedIndex:
         beat = threading.Thread(target=renew, name="coe-ingest-claim", daemon=True)
         beat.start()
         try:
-            self.sync()  # start from what replicas serve, not from a stale local copy
+            try:
+                self.sync()  # start from what replicas serve, not from a stale local copy
+            except Exception as error:
+                if not rebuild:
+                    raise
+                log.warning("rebuilding without a copy of the current generation: %s", error)
             yield
         finally:
             stop.set()

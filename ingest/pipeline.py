@@ -270,13 +270,15 @@ def run_ingest(
     before_publish: Callable[[Path, str], object] | None = None,
     chroma_url: str | None = None,
     publish: Callable[[Path, str], object] | None = None,
+    generation_floor: int = 0,
 ) -> IngestReport:
     """Ingests the roots; `follow_symlinks` is "off" or "inside" (see ingest.discovery).
 
     `rebuild` reads and embeds everything anew, beside the live index: readers keep the
     current generation until the new one is published, so a running server never notices.
     With `chroma_url`, vectors are cached in that Chroma server, which other machines read;
-    `publish(data_dir, name)` then hands each new generation to them (see write_generation).
+    `publish(data_dir, name)` then hands each new generation to them (see write_generation);
+    a rebuild numbers its generation above `generation_floor` (the newest one published).
     """
     progress = progress or _NoProgress()
     limits = limits or ParseLimits()
@@ -287,7 +289,7 @@ def run_ingest(
         discarded = None
         if rebuild:
             # The old manifest may be what is broken: only its number is carried on.
-            previous = Manifest(generation=highest_generation(data_dir))
+            previous = Manifest(generation=max(highest_generation(data_dir), generation_floor))
             if chroma_url is None:
                 discarded = set_aside_vector_cache(data_dir)
         else:

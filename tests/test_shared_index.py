@@ -193,3 +193,50 @@ def test_an_index_built_before_it_was_shared_is_published_with_its_vectors(
     )
     assert answer["outcome"] in {"answered", "partial"}
     assert answer["sources"]
+
+
+def test_lost_chroma_data_keeps_replicas_answering_and_a_rebuild_from_any_disk_restores_it(
+    cli, chroma, shared_env, tmp_path
+):
+    folder = tmp_path / "knowledge"
+    _kb(folder)
+    assert (
+        cli("ingest", "--data-dir", str(tmp_path / "a"), str(folder), env=shared_env).exit_code == 0
+    )
+    assert (
+        cli.json(
+            "ask", "--data-dir", str(tmp_path / "b"), "Who signs the model card?", env=shared_env
+        )["outcome"]
+        == "answered"
+    )
+
+    chroma.stop()
+    (folder / "extra.md").write_text(doc("Extra", "A new page that must be embedded."))
+    down = cli("ingest", "--data-dir", str(tmp_path / "a"), str(folder), env=shared_env)
+    assert down.exit_code == 2
+    assert f"check that the Chroma server at {chroma.url}" in down.output
+
+    chroma.path = tmp_path / "chroma-after-the-disk-died"
+    chroma.start()
+    # A replica that has its copy keeps answering; a new one cannot copy and says why.
+    kept = cli.json(
+        "ask", "--data-dir", str(tmp_path / "b"), "Who signs the model card?", env=shared_env
+    )
+    assert "Responsible AI Lead" in kept["answer"]
+    new = cli(
+        "ask", "--data-dir", str(tmp_path / "new"), "Who signs the model card?", env=shared_env
+    )
+    assert new.exit_code == 2
+    assert "coe ingest --rebuild" in new.output
+
+    (folder / "extra.md").unlink()
+    # The ingest job's disk is gone too: a rebuild from an empty one publishes generation 2.
+    rebuilt = cli(
+        "ingest", "--rebuild", "--data-dir", str(tmp_path / "job"), str(folder), env=shared_env
+    )
+    assert rebuilt.exit_code == 0, rebuilt.output
+    fresh = cli.json(
+        "ask", "--data-dir", str(tmp_path / "new"), "Who signs the model card?", env=shared_env
+    )
+    assert "Responsible AI Lead" in fresh["answer"]
+    assert current_generation(tmp_path / "new") == "g000002"

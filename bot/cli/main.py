@@ -130,11 +130,13 @@ def _finish_generation(settings: Settings, only_missing: bool = False):
 
 
 def _follow_shared(settings: Settings, shared) -> bool:
-    """Copies the shared index's newest generation here; True when there is one. With none
-    published yet, waits for an ingest running elsewhere rather than racing it."""
+    """Copies the shared index's newest generation here; True when there is one to answer
+    from. With none published yet, waits for an ingest running elsewhere rather than racing
+    it; with the shared index out of reach, answers from the copy on this disk if there is one."""
     import time
 
     from bot.work.claims import JobClaims
+    from ingest.index_store import current_generation
 
     started = time.monotonic()
     while True:
@@ -142,25 +144,34 @@ def _follow_shared(settings: Settings, shared) -> bool:
             if shared.sync() is not None:
                 return True
             break
-        except IndexCorruptError as error:
-            raise _fail(f"cannot copy the shared index: {error}") from None
-        except Exception as error:  # Chroma or the database not up yet (a fresh deployment)
-            if time.monotonic() - started > SHARED_INDEX_WAIT_S:
-                raise _fail(f"cannot reach the shared index: {error}") from None
-            err.print(f"[dim]Waiting for the shared index ({escape(str(error)[:120])})…[/dim]")
-            time.sleep(5)
-    try:
-        deadline = time.monotonic() + 600
-        while JobClaims(shared.store).holder("ingest") is not None:
-            if time.monotonic() > deadline:
-                raise _fail("waited 10 minutes for another ingest to publish the first index")
-            err.print("[dim]Waiting for the ingest running elsewhere to publish the index…[/dim]")
-            time.sleep(5)
-            if shared.sync() is not None:
+        except Exception as error:  # Chroma or the database not up yet, or vectors lost
+            reason = escape(_first_line(error))
+            if current_generation(settings.data_dir) is not None:
+                err.print(
+                    f"[yellow]Cannot copy the shared index ({reason}); answering from the copy "
+                    "on this disk until it can.[/]"
+                )
                 return True
-    except IndexCorruptError as error:
-        raise _fail(f"cannot copy the shared index: {error}") from None
+            if isinstance(error, IndexCorruptError):
+                raise _fail(f"cannot copy the shared index: {error}") from None
+            if time.monotonic() - started > SHARED_INDEX_WAIT_S:
+                raise _fail(f"cannot reach the shared index: {_first_line(error)}") from None
+            err.print(f"[dim]Waiting for the shared index ({reason})…[/dim]")
+            time.sleep(5)
+    deadline = time.monotonic() + 600
+    while JobClaims(shared.store).holder("ingest") is not None:
+        if time.monotonic() > deadline:
+            raise _fail("waited 10 minutes for another ingest to publish the first index")
+        err.print("[dim]Waiting for the ingest running elsewhere to publish the index…[/dim]")
+        time.sleep(5)
+        if shared.sync() is not None:
+            return True
     return False
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:300] if lines else type(error).__name__
 
 
 def _warn(what: str, error: Exception) -> None:
@@ -186,7 +197,10 @@ def _run_ingest(
     shared = (services or build(settings)).shared_index
     progress = _RichProgress(err)
     try:
-        with shared.publishing() if shared is not None else nullcontext():
+        with shared.publishing(rebuild) if shared is not None else nullcontext():
+            floor = 0
+            if shared is not None and rebuild and (newest := shared.newest()) is not None:
+                floor = newest.number  # this disk may be behind, or empty
             report = run_ingest(
                 paths,
                 settings.data_dir,
@@ -198,6 +212,7 @@ def _run_ingest(
                 before_publish=_finish_generation(settings),
                 chroma_url=settings.chroma_url,
                 publish=shared.publish if shared is not None else None,
+                generation_floor=floor,
             )
             progress.stop()
             if report.generation and not report.published:
@@ -215,6 +230,15 @@ def _run_ingest(
         raise _fail(str(error)) from None
     except IndexCorruptError as error:
         raise _fail(f"{error}. Run `coe ingest --rebuild` to build the index again.") from None
+    except typer.Exit:
+        raise
+    except Exception as error:
+        if shared is None:
+            raise
+        raise _fail(
+            f"the shared index cannot be used ({_first_line(error)}); check that the Chroma "
+            f"server at {settings.chroma_url} and the database are reachable"
+        ) from None
     finally:
         progress.stop()
     print_ingest_report(err, report)
