@@ -8,7 +8,7 @@ be read is still a candidate, carrying its refusal, so the run reports it per fi
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -40,6 +40,12 @@ class Candidate:
     root: Path  # resolved; trusted because the operator named it
     parts: tuple[str, ...]  # the resolved file below root; empty when refused
     refusal: str | None = None
+    label: str = ""  # names the folder it came from on any machine (see root_labels)
+
+    @property
+    def source_id(self) -> str:
+        """The manifest key: `<folder label>/<path below it>`, the same on every machine."""
+        return f"{self.label}/{self.doc_id}" if self.label else self.doc_id
 
     @property
     def suffix(self) -> str:
@@ -156,11 +162,31 @@ def _explicit_file(given: Path, shown: Path, real: Path) -> Candidate:
     return Candidate(shown, given.name, real.parent, () if refusal else parts, refusal)
 
 
+def root_labels(roots: list[Path]) -> list[str]:
+    """For each root, the shortest end of its path that tells it from the other roots: a
+    folder's name (`knowledge`), or more of it when two roots share a name (`teamA/docs`,
+    `teamB/docs`). A named file is labelled like its folder. Independent of where a machine
+    mounts the folder, so an ingest job anywhere keys documents the same way."""
+    folders = []
+    for root in roots:
+        shown = Path(os.path.abspath(Path(root).expanduser()))
+        folders.append(shown if shown.is_dir() or not shown.exists() else shown.parent)
+    parts = [f.parts[1:] for f in folders]  # without the leading "/"
+    labels = []
+    for mine in parts:
+        depth = 1
+        others = [p for p in parts if p != mine]
+        while depth < len(mine) and any(p[-depth:] == mine[-depth:] for p in others):
+            depth += 1
+        labels.append("/".join(mine[-depth:]))
+    return labels
+
+
 def discover(roots: list[Path], follow_symlinks: str = "off") -> list[Candidate]:
     """Candidates under the roots, in a stable order; a missing root is a refused candidate."""
     policy = SymlinkPolicy(follow_symlinks)
     found: dict[Path, Candidate] = {}
-    for root in roots:
+    for root, label in zip(roots, root_labels(roots), strict=True):
         given = Path(root).expanduser()
         shown = Path(os.path.abspath(given))
         real = Path(os.path.realpath(given))
@@ -173,5 +199,5 @@ def discover(roots: list[Path], follow_symlinks: str = "off") -> list[Candidate]
         else:
             batch = [Candidate(shown, given.name, real.parent, (), "no such file or folder")]
         for candidate in batch:
-            found.setdefault(candidate.path, candidate)
+            found.setdefault(candidate.path, replace(candidate, label=label))
     return list(found.values())

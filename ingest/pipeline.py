@@ -17,7 +17,7 @@ import numpy as np
 
 from ingest.checklists import parse_checklist
 from ingest.chunking import chunk_document
-from ingest.discovery import Candidate, discover
+from ingest.discovery import Candidate, discover, root_labels
 from ingest.errors import DocumentError, IndexCorruptError, RefusedError
 from ingest.index_store import (
     DIMENSION,
@@ -36,7 +36,7 @@ from ingest.index_store import (
 from ingest.limits import ParseLimits
 from ingest.quality import Quality
 from ingest.readers import READER_VERSION, LoadedDocument, parse_document
-from ingest.records import ChunkRecord, FileEntry, Manifest, chunk_id, source_id
+from ingest.records import ChunkRecord, FileEntry, Manifest, chunk_id
 from ingest.safe_open import read_below
 from ingest.sandbox import ParserSandbox
 
@@ -110,13 +110,16 @@ class _NoProgress:
         pass
 
 
-def _in_scope(key: str, entry: FileEntry, roots: list[Path]) -> bool:
+def _in_scope(key: str, entry: FileEntry, roots: list[Path], labels: list[str]) -> bool:
     """Whether this run stands for the folder a document came from: the same folder here,
-    or a folder of the same name on another machine (an ingest job publishing for replicas)."""
+    or the folder with the same label on another machine (an ingest job for replicas)."""
     candidate = Path(entry.path)
     if any(candidate == root or root in candidate.parents for root in roots):
         return True
-    return "/" in key and any(root.is_dir() and key.split("/", 1)[0] == root.name for root in roots)
+    return any(
+        root.is_dir() and key.startswith(label + "/")
+        for root, label in zip(roots, labels, strict=True)
+    )
 
 
 def _records_for(found: Candidate, document: LoadedDocument) -> list[ChunkRecord]:
@@ -171,6 +174,7 @@ def _entry_for(
     return FileEntry(
         path=str(item.path),
         doc_id=item.doc_id,
+        source_id=item.source_id,
         sha256=sha,
         size=size,
         title=document.title,
@@ -201,14 +205,14 @@ def _ingest_file(
     # Read once, bounded; the hash and the parse both use these bytes.
     data = read_below(item.root, item.parts, max_bytes)
     sha = hashlib.sha256(data).hexdigest()
-    key = source_id(str(item.path), item.doc_id)
+    key = item.source_id
     if (
         old is not None
         and old.sha256 == sha
         and old.doc_id == item.doc_id
         and old.reader == READER_VERSION
     ):
-        scan.manifest.files[key] = old
+        scan.manifest.files[key] = old.model_copy(update={"source_id": key})
         return FileResult(str(item.path), Outcome.UNCHANGED)
     document = parse_document(item.path, item.suffix, data, parser)
     records = _records_for(item, document)
@@ -239,7 +243,7 @@ def _scan(
     scan = _Scan(Manifest(generation=previous.generation, files={}))
     with ParserSandbox(limits, on_start=lambda: _note("starting the document parser")) as parser:
         for item in found:
-            key = source_id(str(item.path), item.doc_id)
+            key = item.source_id
             scan.seen.add(key)
             old = previous.files.get(key)
             try:
@@ -284,6 +288,7 @@ def run_ingest(
     limits = limits or ParseLimits()
     report = IngestReport()
     scope = [Path(os.path.abspath(Path(r).expanduser())) for r in roots]
+    labels = root_labels(roots)
     data_dir = Path(data_dir)
     with ingest_lock(data_dir):
         discarded = None
@@ -302,7 +307,7 @@ def run_ingest(
         for key, old in previous.files.items():
             if key in scan.seen:
                 continue
-            if _in_scope(key, old, scope):
+            if _in_scope(key, old, scope, labels):
                 report.results.append(FileResult(old.path, Outcome.REMOVED))
             else:
                 manifest.files[key] = old  # ingested from another folder: not ours to drop

@@ -35,8 +35,9 @@ class ChunkRecord(BaseModel):
 
 
 class FileEntry(BaseModel):
-    path: str  # absolute
+    path: str  # absolute, on the machine that read it last
     doc_id: str
+    source_id: str | None = None  # the manifest key (None: written before keys were source ids)
     sha256: str
     size: int
     title: str
@@ -57,8 +58,8 @@ class FileEntry(BaseModel):
 
 
 def source_id(path: str, doc_id: str) -> str:
-    """A document's key that holds on any machine: its folder's name and its path below it
-    (`knowledge/standards/x.md`), never the absolute path of one disk."""
+    """The key of an entry written before keys were source ids: its folder's name and its
+    path below it (`knowledge/standards/x.md`), as ingest.discovery labels a lone folder."""
     depth = doc_id.count("/") + 1
     parts = Path(path).parts
     return "/".join(parts[-(depth + 1) :]) if len(parts) > depth else doc_id
@@ -73,7 +74,7 @@ class Manifest(BaseModel):
 
     def by_source(self) -> dict[str, FileEntry]:
         """The files keyed by source id (manifests before version 3 used absolute paths)."""
-        return {source_id(f.path, f.doc_id): f for f in self.files.values()}
+        return {f.source_id or source_id(f.path, f.doc_id): f for f in self.files.values()}
 
     @property
     def chunk_count(self) -> int:

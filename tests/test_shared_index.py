@@ -240,3 +240,29 @@ def test_lost_chroma_data_keeps_replicas_answering_and_a_rebuild_from_any_disk_r
     )
     assert "Responsible AI Lead" in fresh["answer"]
     assert current_generation(tmp_path / "new") == "g000002"
+
+
+def test_documents_are_keyed_by_folder_label_so_same_named_folders_do_not_collide(cli, tmp_path):
+    from ingest.discovery import root_labels
+
+    a, b = tmp_path / "teamA" / "docs", tmp_path / "teamB" / "docs"
+    for folder, owner in ((a, "Team A"), (b, "Team B")):
+        folder.mkdir(parents=True)
+        (folder / "faq.md").write_text(
+            doc(f"{owner} FAQ", f"{owner} answers questions on Fridays.")
+        )
+    assert root_labels([a, b]) == ["teamA/docs", "teamB/docs"]
+    assert root_labels([a]) == ["docs"]
+
+    data = str(tmp_path / "data")
+    first = cli("ingest", "--data-dir", data, str(a), str(b))
+    assert first.exit_code == 0, first.output
+    assert "2 added" in first.output
+    again = cli("ingest", "--data-dir", data, str(a), str(b))
+    assert "0 added, 0 updated, 0 removed, 2 unchanged" in again.output
+    from ingest.index_store import read_manifest
+
+    assert sorted(read_manifest(tmp_path / "data").files) == [
+        "teamA/docs/faq.md",
+        "teamB/docs/faq.md",
+    ]
