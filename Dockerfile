@@ -23,7 +23,7 @@ RUN pip install . && rm -rf /app/bot /app/ingest
 
 RUN mkdir -p /data && chown coe:coe /data
 USER coe
-RUN coe ingest
+RUN python -m ingest.onnx_embedding && coe ingest
 
 VOLUME ["/data"]
 EXPOSE 3000

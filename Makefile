@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	# CPU torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet $(TORCH_LINKS) torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The ONNX copy of the packaged model, so questions never wait for torch to import.
+	$(BIN)/python -m ingest.onnx_embedding
 	touch $@
 
 # Ingests the knowledge base (incremental: a no-op when nothing changed), then runs the

@@ -31,6 +31,9 @@ class Services:
         one ingested knowledge base between many databases)."""
         self.settings = settings
         self.index_dir = index_dir or settings.data_dir
+        from ingest.embedding import use_backend
+
+        use_backend(settings.embedding_backend)
 
     @cached_property
     def store(self) -> Store:

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         default=25.0, gt=0, le=300, validation_alias="COE_SHUTDOWN_TIMEOUT_S"
     )
     max_request_kb: int = Field(default=1024, ge=16, validation_alias="COE_MAX_REQUEST_KB")
+    # onnx: ONNX Runtime, no torch at query time; torch: sentence-transformers (the reference).
+    embedding_backend: Literal["onnx", "torch"] = Field(
+        default="onnx", validation_alias="COE_EMBEDDING_BACKEND"
+    )
     # Several replicas: a Chroma server holds the vectors, the database the generations.
     chroma_url: str | None = Field(default=None, validation_alias="COE_CHROMA_URL")
     redis_url: str | None = Field(default=None, validation_alias="COE_REDIS_URL")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -74,13 +76,57 @@ class Embedder:
         return self.embed([text])[0]
 
 
-_shared: Embedder | None = None
+class TextEmbedder(Protocol):
+    dimension: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+BACKENDS = ("onnx", "torch")
+_shared: TextEmbedder | None = None
 _shared_lock = threading.Lock()
+_backend: str | None = None
 
 
-def shared_embedder() -> Embedder:
+def use_backend(name: str | None) -> None:
+    """Chooses the embedding backend for this process (COE_EMBEDDING_BACKEND): `onnx`, the
+    default, never imports torch; `torch` is sentence-transformers, the reference."""
+    global _backend, _shared
+    if name is not None and name not in BACKENDS:
+        raise ValueError(f"unknown embedding backend {name!r}; use one of {', '.join(BACKENDS)}")
+    with _shared_lock:
+        if name != _backend:
+            _backend, _shared = name, None
+
+
+def backend() -> str:
+    return _backend or os.environ.get("COE_EMBEDDING_BACKEND") or "onnx"
+
+
+def _make(name: str) -> TextEmbedder:
+    if name == "torch":
+        return Embedder()
+    from ingest.onnx_embedding import OnnxEmbedder, OnnxModelMissingError, export, onnx_path
+
+    try:
+        return OnnxEmbedder()
+    except OnnxModelMissingError:
+        pass
+    try:  # a cache wiped since install: make it again (torch is needed for that once)
+        logging.getLogger(__name__).warning("exporting the ONNX model to %s (once)", onnx_path())
+        export()
+        return OnnxEmbedder()
+    except Exception as error:
+        logging.getLogger(__name__).warning(
+            "the ONNX model is unavailable (%s); embedding with torch instead", error
+        )
+        return Embedder()
+
+
+def shared_embedder() -> TextEmbedder:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = Embedder()
+            _shared = _make(backend())
         return _shared

@@ -39,7 +39,7 @@ from bot.answering.quotes import QuoteVectors, meaning_texts
 from bot.answering.retrieval import Passage, Retrieval, retrieve
 from bot.answering.synonyms import expand, load_synonyms
 from bot.answering.units import Unit
-from ingest.embedding import Embedder, shared_embedder
+from ingest.embedding import TextEmbedder, shared_embedder
 from ingest.errors import IndexCorruptError, IndexMissingError
 from ingest.index_store import KnowledgeIndex
 from ingest.lexical import lexical_terms, terms
@@ -91,7 +91,7 @@ class AnswerService:
     def __init__(
         self,
         data_dir: Path,
-        embedder_factory: Callable[[], Embedder] = shared_embedder,
+        embedder_factory: Callable[[], TextEmbedder] = shared_embedder,
         calibration: Calibration | None = None,
         today: Callable[[], date] = date.today,
         synonyms_file: Path | None = None,

@@ -30,7 +30,7 @@ from bot.answering.decision import (
     save_calibration,
 )
 from bot.answering.service import AnswerService
-from ingest.embedding import Embedder, shared_embedder
+from ingest.embedding import TextEmbedder, shared_embedder
 from ingest.records import ChunkRecord
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def fit_to_corpus(service: AnswerService, shipped: Calibration) -> Calibration |
 
 
 def calibrate_generation(
-    data_dir: Path, name: str, embedder_factory: Callable[[], Embedder] = shared_embedder
+    data_dir: Path, name: str, embedder_factory: Callable[[], TextEmbedder] = shared_embedder
 ) -> Calibration | None:
     """Writes `calibration.json` into generation `name` (not yet current); see module doc."""
     service = AnswerService(data_dir, embedder_factory=embedder_factory, generation=name)

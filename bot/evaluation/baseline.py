@@ -9,16 +9,16 @@ from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.schema import TextNode
 from pydantic import PrivateAttr
 
-from ingest.embedding import Embedder, shared_embedder
+from ingest.embedding import TextEmbedder, shared_embedder
 from ingest.index_store import STAFF_AUDIENCE, KnowledgeIndex
 
 
 class BundledEmbedding(BaseEmbedding):
     """Our loaded MiniLM behind llama-index's interface, so the baseline embeds queries alike."""
 
-    _embedder: Embedder = PrivateAttr()
+    _embedder: TextEmbedder = PrivateAttr()
 
-    def __init__(self, embedder: Embedder, **kwargs: Any) -> None:
+    def __init__(self, embedder: TextEmbedder, **kwargs: Any) -> None:
         super().__init__(model_name="all-MiniLM-L6-v2", embed_batch_size=32, **kwargs)
         self._embedder = embedder
 
@@ -36,7 +36,7 @@ class BundledEmbedding(BaseEmbedding):
 
 
 class DenseBaseline:
-    def __init__(self, index: KnowledgeIndex, embedder: Embedder | None = None) -> None:
+    def __init__(self, index: KnowledgeIndex, embedder: TextEmbedder | None = None) -> None:
         model = BundledEmbedding(embedder or shared_embedder())
         vectors = index.vectors([c.id for c in index.chunks])
         self._indexes = {}

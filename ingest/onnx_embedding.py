@@ -1,0 +1,190 @@
+"""all-MiniLM-L6-v2 on ONNX Runtime: the same weights as the sentence-transformers path, with
+no torch at query time (importing torch and sentence-transformers takes seconds).
+
+The ONNX file is exported once from the packaged model (`python -m ingest.onnx_embedding`,
+which `make install` runs; torch is needed for that step only) into a cache folder keyed by
+the model's files, and checked against the torch vectors before it is kept.
+
+Embedding mirrors sentence-transformers' pipeline for this model: WordPiece with special
+tokens, truncation to 256 pieces, the transformer, mean pooling over real tokens, L2 norm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import warnings
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ingest.embedding import MODEL_NAME, MODEL_WINDOW, model_dir
+
+BATCH_SIZE = 32  # texts of similar length batched together: little padding
+EXPORT_CHECK_MIN_COSINE = 0.9999
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class OnnxModelMissingError(RuntimeError):
+    """The exported model is not there (and could not be made here)."""
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get("COE_MODEL_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "coe-assistant"
+
+
+@cache
+def _fingerprint() -> str:
+    """Changes with the packaged model, so an upgraded model is exported again."""
+    digest = hashlib.sha256()
+    folder = model_dir()
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        path = folder / name
+        stat = path.stat()
+        digest.update(f"{name}:{stat.st_size}".encode())
+        with open(path, "rb") as handle:
+            digest.update(handle.read(1 << 16))
+    return digest.hexdigest()[:16]
+
+
+def onnx_path() -> Path:
+    return cache_dir() / f"{MODEL_NAME}-{_fingerprint()}.onnx"
+
+
+def export(target: Path | None = None) -> Path:
+    """Exports the packaged model to ONNX (needs torch, ~20 s) and checks it; returns its path."""
+    import torch
+    from transformers import AutoModel
+
+    target = target or onnx_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(model_dir())).eval()
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    sample = torch.ones((2, 8), dtype=torch.long)
+    axes = {0: "batch", 1: "tokens"}
+    pending = target.with_name(target.name + f".{os.getpid()}.tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on ops it maps; checked below
+        torch.onnx.export(
+            LastHiddenState(),
+            (sample, sample, torch.zeros_like(sample)),
+            str(pending),
+            input_names=list(INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes=dict.fromkeys((*INPUTS, "last_hidden_state"), axes),
+            opset_version=17,
+            dynamo=False,
+        )
+    _check_against_torch(pending)
+    os.replace(pending, target)
+    return target
+
+
+def _check_against_torch(path: Path) -> None:
+    from ingest.embedding import Embedder
+
+    texts = [
+        "Who signs off a high-risk AI launch?",
+        "Every AI feature needs a model card before launch; the Responsible AI Lead signs it.",
+        "x",
+    ]
+    reference = Embedder().embed(texts)
+    exported = OnnxEmbedder(path).embed(texts)
+    cosine = float(np.min(np.sum(reference * exported, axis=1)))
+    if cosine < EXPORT_CHECK_MIN_COSINE:
+        path.unlink(missing_ok=True)
+        raise OnnxModelMissingError(
+            f"the exported model disagrees with the original (cosine {cosine:.5f}); not kept"
+        )
+
+
+@cache
+def _tokenizer():
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tokenizer.enable_truncation(MODEL_WINDOW)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+class OnnxEmbedder:
+    """Normalised sentence embeddings from ONNX Runtime; one instance per process."""
+
+    def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
+        import onnxruntime
+
+        path = path or onnx_path()
+        if not path.exists():
+            raise OnnxModelMissingError(
+                f"no ONNX model at {path}; run `python -m ingest.onnx_embedding` (needs torch)"
+            )
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or max(1, min(2, os.cpu_count() or 1))
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self._names = {i.name for i in self._session.get_inputs()}
+        self._lock = threading.Lock()
+        self.dimension = 384
+        self.path = path
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = _tokenizer().encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), BATCH_SIZE):
+            rows = order[start : start + BATCH_SIZE]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            with self._lock:
+                (hidden,) = self._session.run(
+                    None, {k: v for k, v in feeds.items() if k in self._names}
+                )
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[rows] = pooled / np.clip(norms, 1e-12, None)
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def main() -> None:
+    path = onnx_path()
+    if path.exists():
+        print(json.dumps({"onnx_model": str(path), "built": False}))
+        return
+    print(json.dumps({"onnx_model": str(export()), "built": True}))
+
+
+if __name__ == "__main__":
+    main()
