@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db.models import JobClaim
 from bot.db.store import Store, rows_affected
-from bot.work.leases import aware, lease_lapsed, process_owner, utcnow
+from bot.work.leases import aware, holder_is_gone, lease_lapsed, process_owner, utcnow
 
 
 class JobClaims:
@@ -46,14 +46,21 @@ class JobClaims:
             "owner": self.owner,
             "lease_until": now + timedelta(seconds=lease_s),
         }
+        # Compare-and-set on what was read, re-checked in the UPDATE itself: the owner, and
+        # also that the lease is still lapsed (its holder may have renewed meanwhile) and that
+        # a periodic job is still due (another replica may have run it and let go since: the
+        # owner alone would read "free" again).
+        conditions = [
+            JobClaim.name == row.name,
+            JobClaim.owner.is_(None) if row.owner is None else JobClaim.owner == row.owner,
+        ]
+        if row.owner not in (None, self.owner) and not holder_is_gone(row.owner):
+            conditions.append(or_(JobClaim.lease_until.is_(None), JobClaim.lease_until <= now))
         if next_run_at is not None:
             values["next_run_at"] = next_run_at
-        owner_was = JobClaim.owner.is_(None) if row.owner is None else JobClaim.owner == row.owner
+            conditions.append(or_(JobClaim.next_run_at.is_(None), JobClaim.next_run_at <= now))
         with self.store.session() as session:
-            taken = rows_affected(
-                session,
-                update(JobClaim).where(JobClaim.name == row.name, owner_was).values(**values),
-            )
+            taken = rows_affected(session, update(JobClaim).where(*conditions).values(**values))
         return taken == 1
 
     def take(self, name: str, lease_s: float) -> bool:
