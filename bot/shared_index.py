@@ -11,6 +11,7 @@ and answers keep coming from memory while a new one is fetched (or while Chroma 
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import threading
@@ -68,6 +69,21 @@ class Published:
     number: int
     name: str
     chunk_count: int
+    published_by: str
+
+
+MARKER = "published.json"  # in a local copy: which publication it is a copy of
+
+
+def _mark(folder: Path, number: int, published_by: str) -> None:
+    (folder / MARKER).write_text(json.dumps({"number": number, "published_by": published_by}))
+
+
+def _marked(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 class SharedIndex:
@@ -84,10 +100,12 @@ class SharedIndex:
             number = session.execute(select(func.max(IndexGeneration.number))).scalar()
             if number is None:
                 return None
-            count = session.execute(
-                select(IndexGeneration.chunk_count).where(IndexGeneration.number == number)
-            ).scalar_one()
-        return Published(number, generation_name(number), count)
+            count, by = session.execute(
+                select(IndexGeneration.chunk_count, IndexGeneration.published_by).where(
+                    IndexGeneration.number == number
+                )
+            ).one()
+        return Published(number, generation_name(number), count, by)
 
     def sync(self) -> str | None:
         """Makes the newest published generation current here; returns its name (None when
@@ -95,12 +113,12 @@ class SharedIndex:
         newest = self.newest()
         if newest is None:
             return None
-        if current_generation(self.data_dir) == newest.name and self._complete(newest.name):
+        if current_generation(self.data_dir) == newest.name and self._complete(newest):
             return newest.name
         try:
             with ingest_lock(self.data_dir):
                 previous = current_generation(self.data_dir)
-                if not self._complete(newest.name):
+                if not self._complete(newest):
                     self._copy(newest)
                 make_current(self.data_dir, newest.name)
                 drop_old_generations(self.data_dir, keep={previous} if previous else None)
@@ -109,9 +127,15 @@ class SharedIndex:
         log.info("switched to index generation %s", newest.name)
         return newest.name
 
-    def _complete(self, name: str) -> bool:
-        return (generation_dir(self.data_dir, name) / "manifest.json").exists() and has_vectors(
-            self.data_dir, name
+    def _complete(self, published: Published) -> bool:
+        """A whole local copy of exactly that publication: a generation of the same number
+        built here before the index was shared is not it."""
+        folder = generation_dir(self.data_dir, published.name)
+        marker = _marked(folder)
+        return (
+            marker == {"number": published.number, "published_by": published.published_by}
+            and (folder / "manifest.json").exists()
+            and has_vectors(self.data_dir, published.name)
         )
 
     def _copy(self, published: Published) -> None:
@@ -145,6 +169,7 @@ class SharedIndex:
         write_generation_files(partial, manifest, chunks, vectors)
         for name, data in files.items():
             (partial / name).write_bytes(data)
+        _mark(partial, published.number, published.published_by)
         if target.exists():
             shutil.rmtree(target)
         partial.rename(target)
@@ -243,6 +268,7 @@ class SharedIndex:
             )
             session.add_all(IndexFile(generation=number, name=n, data=d) for n, d in files.items())
             self._prune(session, number)
+        _mark(generation_dir(data_dir, name), number, process_owner())
 
     def _upload_missing_vectors(self, data_dir: Path, name: str, chunks: list[ChunkRecord]) -> None:
         """Puts into the server the vectors it lacks: a generation built before this index

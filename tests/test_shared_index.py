@@ -266,3 +266,24 @@ def test_documents_are_keyed_by_folder_label_so_same_named_folders_do_not_collid
         "teamA/docs/faq.md",
         "teamB/docs/faq.md",
     ]
+
+
+def test_a_local_index_with_the_same_generation_number_is_not_taken_for_the_shared_one(
+    cli, shared_env, tmp_path
+):
+    shared_kb = tmp_path / "shared-kb" / "knowledge"
+    _kb(shared_kb)
+    assert (
+        cli("ingest", "--data-dir", str(tmp_path / "job"), str(shared_kb), env=shared_env).exit_code
+        == 0
+    )
+    # This replica ran alone before: its own generation 1, of other documents.
+    local_kb = tmp_path / "local-kb" / "notes"
+    local_kb.mkdir(parents=True)
+    (local_kb / "lunch.md").write_text(doc("Lunch", "Lunch is served at noon in the atrium."))
+    replica = str(tmp_path / "replica")
+    assert cli("ingest", "--data-dir", replica, str(local_kb)).exit_code == 0
+    assert current_generation(tmp_path / "replica") == "g000001"
+
+    answer = cli.json("ask", "--data-dir", replica, "Who signs the model card?", env=shared_env)
+    assert "Responsible AI Lead" in answer["answer"]
