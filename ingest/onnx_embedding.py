@@ -23,7 +23,10 @@ import numpy as np
 
 from ingest.embedding import MODEL_NAME, MODEL_WINDOW, model_dir
 
-BATCH_SIZE = 32  # texts of similar length batched together: little padding
+# Texts are sorted by length and batched by padded size: on 2 cores ~8 long passages or
+# ~64 short questions a batch embed fastest (measured: RESULTS.md, issue 12).
+BATCH_TOKENS = 2048
+BATCH_MAX_ROWS = 64
 EXPORT_CHECK_MIN_COSINE = 0.9999
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -154,8 +157,7 @@ class OnnxEmbedder:
         encodings = _tokenizer().encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), BATCH_SIZE):
-            rows = order[start : start + BATCH_SIZE]
+        for rows in _batches(order, [len(e.ids) for e in encodings]):
             width = max(len(encodings[i].ids) for i in rows)
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -176,6 +178,23 @@ class OnnxEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+
+def _batches(order: list[int], lengths: list[int]) -> list[list[int]]:
+    """Consecutive runs of `order` (shortest first) whose padded size stays in budget."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        # Sorted ascending, so this text sets the padded width of the batch it joins.
+        if current and (
+            (len(current) + 1) * lengths[i] > BATCH_TOKENS or len(current) >= BATCH_MAX_ROWS
+        ):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def main() -> None:
