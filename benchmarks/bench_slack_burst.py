@@ -71,6 +71,15 @@ def _signed(port: int, event: dict, event_id: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def burst_events(count: int, ts_prefix: str = "1800000000") -> list[dict]:
+    """`count` mentions asking the golden questions in turn, each from another person."""
+    questions = [q.question for q in load_golden().questions]
+    return [
+        mention(questions[n % len(questions)], ts=f"{ts_prefix}.{n:06d}", user=f"UB{n:04d}")
+        for n in range(count)
+    ]
+
+
 def _finished(double: SlackDouble) -> list[str]:
     """The thread of every finished answer: posted whole, or streamed and then stopped."""
     return [
@@ -136,11 +145,7 @@ def main() -> None:
                 except OSError:
                     assert time.monotonic() < deadline and server.poll() is None
                     time.sleep(0.3)
-            questions = [q.question for q in load_golden().questions]
-            events = [
-                mention(questions[n % len(questions)], ts=f"1800000000.{n:06d}", user=f"UB{n:04d}")
-                for n in range(args.events)
-            ]
+            events = burst_events(args.events)
             started = time.perf_counter()
             with ThreadPoolExecutor(args.concurrency) as pool:
                 acks = list(

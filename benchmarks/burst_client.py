@@ -12,9 +12,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from benchmarks.bench_slack_burst import _signed
-from bot.evaluation.golden import load_golden
-from tests.slack_harness import mention
+from benchmarks.bench_slack_burst import _signed, burst_events
 
 
 def main() -> None:
@@ -25,11 +23,7 @@ def main() -> None:
     parser.add_argument("--ts-prefix", default="1800000000")
     args = parser.parse_args()
     ports = [int(p) for p in args.ports.split(",")]
-    questions = [q.question for q in load_golden().questions]
-    events = [
-        mention(questions[n % len(questions)], ts=f"{args.ts_prefix}.{n:06d}", user=f"UB{n:04d}")
-        for n in range(args.events)
-    ]
+    events = burst_events(args.events, args.ts_prefix)
     started = time.time()
     with ThreadPoolExecutor(args.concurrency) as pool:
         acks = list(

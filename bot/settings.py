@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     )
     llm_temperature: float = Field(default=0.0, ge=0, le=2, validation_alias="COE_LLM_TEMPERATURE")
 
+    @field_validator("chroma_url")
+    @classmethod
+    def _chroma_url(cls, value: str | None) -> str | None:
+        # Caught here, not after five minutes of "waiting for the shared index".
+        if value:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(value if "://" in value else f"http://{value}")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"not a Chroma server URL (http://host:port): {value!r}")
+        return value or None
+
     @field_validator("knowledge_dirs", "staff_user_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

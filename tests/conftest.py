@@ -126,6 +126,29 @@ def fresh_store(url: str):
     return Store(engine)
 
 
+def wait_until(condition, timeout: float = 60.0, every: float = 0.1):
+    """Polls `condition` until it returns something truthy, and returns that."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("timed out waiting")
+
+
+@pytest.fixture()
+def chroma(tmp_path):
+    """A real Chroma server (`chroma run`) on a free port, stopped after the test."""
+    from tests.chroma_server import ChromaServer
+
+    server = ChromaServer(tmp_path / "chroma", tmp_path / "chroma.log").start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture()
 def double():
     """A fresh Slack Web API double; "UGROUPSTAFF" is the one member of any user group."""

@@ -18,8 +18,7 @@ import uuid
 import psycopg
 import pytest
 
-from tests.chroma_server import ChromaServer
-from tests.conftest import POSTGRES_ADMIN, REPO, doc
+from tests.conftest import POSTGRES_ADMIN, REPO, doc, wait_until
 from tests.serve_process import ServeProcess
 from tests.slack_harness import mention
 
@@ -33,13 +32,6 @@ def fresh_postgres():
     yield f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture()
-def chroma(tmp_path):
-    server = ChromaServer(tmp_path / "chroma", tmp_path / "chroma.log").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture()
@@ -142,14 +134,8 @@ def _ready(server: ServeProcess) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def _wait(condition, timeout: float, every: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out waiting")
+def _wait(condition, timeout: float):
+    return wait_until(condition, timeout, every=0.25)
 
 
 def test_two_replicas_on_a_fresh_database_share_the_work_once(replicas, double):

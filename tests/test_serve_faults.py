@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bot.db.engine import make_engine
 from bot.db.models import QuestionJob
 from bot.db.store import Store
+from tests.conftest import wait_until
 from tests.serve_process import ServeProcess
 from tests.slack_harness import block_action, mention
 from tests.tcp_proxy import TcpProxy
@@ -69,14 +70,7 @@ def _bot_replies(double, channel: str, thread_ts: str) -> list[dict]:
     return [m for m in double.thread(channel, thread_ts)[1:] if m.get("bot_id")]
 
 
-def _wait(condition, timeout: float = 60.0, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out waiting")
+_wait = wait_until
 
 
 def _job_states(url: str) -> dict[str, str]:

@@ -21,15 +21,7 @@ from bot.settings import Settings
 from bot.shared_index import INGEST_CLAIM
 from bot.work.claims import JobClaims
 from ingest.index_store import current_generation
-from tests.chroma_server import ChromaServer
 from tests.conftest import REPO, doc
-
-
-@pytest.fixture()
-def chroma(tmp_path):
-    server = ChromaServer(tmp_path / "chroma", tmp_path / "chroma.log").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture()
@@ -287,3 +279,14 @@ def test_a_local_index_with_the_same_generation_number_is_not_taken_for_the_shar
 
     answer = cli.json("ask", "--data-dir", replica, "Who signs the model card?", env=shared_env)
     assert "Responsible AI Lead" in answer["answer"]
+
+
+def test_a_malformed_chroma_url_or_backend_is_refused_at_once_with_the_setting_named(cli, tmp_path):
+    bad_url = cli("ask", "--data-dir", str(tmp_path), "hi", env={"COE_CHROMA_URL": "ftp://x"})
+    assert bad_url.exit_code == 2
+    assert "invalid settings: COE_CHROMA_URL" in bad_url.output
+    bad_backend = cli(
+        "ask", "--data-dir", str(tmp_path), "hi", env={"COE_EMBEDDING_BACKEND": "gpu"}
+    )
+    assert bad_backend.exit_code == 2
+    assert "COE_EMBEDDING_BACKEND: Input should be 'onnx' or 'torch'" in bad_backend.output

@@ -45,7 +45,15 @@ SHARED_INDEX_WAIT_S = 300.0
 
 
 def _settings(data_dir: Path | None) -> Settings:
-    settings = load_settings()
+    from pydantic import ValidationError
+
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
+        )
+        raise _fail(f"invalid settings: {problems}") from None
     if data_dir is not None:
         settings.data_dir = data_dir
     return settings

@@ -52,16 +52,12 @@ class PerUserLimiter:
             return True
 
 
-class SharedLimiter:
-    def __init__(
-        self,
-        store: Store,
-        limit: int,
-        window_s: float = 60.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+class _Shared:
+    """A limit counted where every replica sees it; the process's own count while that
+    place cannot be reached (a flood is better than silence)."""
+
+    def __init__(self, limit: int, window_s: float, clock: Callable[[], float]) -> None:
         self.limit = limit
-        self._store = store
         self._window = window_s
         self._clock = clock
         self._local = PerUserLimiter(limit, window_s)
@@ -69,9 +65,24 @@ class SharedLimiter:
     def allow(self, user_id: str) -> bool:
         try:
             return self._allow(user_id)
-        except Exception as error:  # the database is down: fall back, say so once in a while
+        except Exception as error:  # the database or Redis is down
             log.warning("shared rate limit unavailable (%s); counting in this process", error)
             return self._local.allow(user_id)
+
+    def _allow(self, user_id: str) -> bool:
+        raise NotImplementedError
+
+
+class SharedLimiter(_Shared):
+    def __init__(
+        self,
+        store: Store,
+        limit: int,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(limit, window_s, clock)
+        self._store = store
 
     def _allow(self, user_id: str) -> bool:
         now = self._clock()
@@ -116,9 +127,9 @@ def _upsert(engine: Engine, user_id: str, window: int):
     ).returning(RateWindow.count)
 
 
-class RedisLimiter:
+class RedisLimiter(_Shared):
     """The same two-window estimate, counted in Redis (COE_REDIS_URL): one round trip per
-    question, and keys expire by themselves. Falls back like SharedLimiter when Redis is down."""
+    question, and keys expire by themselves."""
 
     def __init__(
         self,
@@ -129,18 +140,8 @@ class RedisLimiter:
     ) -> None:
         import redis
 
-        self.limit = limit
+        super().__init__(limit, window_s, clock)
         self._redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        self._window = window_s
-        self._clock = clock
-        self._local = PerUserLimiter(limit, window_s)
-
-    def allow(self, user_id: str) -> bool:
-        try:
-            return self._allow(user_id)
-        except Exception as error:  # Redis is down: fall back, as with the database
-            log.warning("shared rate limit unavailable (%s); counting in this process", error)
-            return self._local.allow(user_id)
 
     def _allow(self, user_id: str) -> bool:
         now = self._clock()
