@@ -9,8 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.settings import load_settings
-
 app = typer.Typer(
     help="Checklist runs: progress across channels, evidence for requests.", no_args_is_help=True
 )
@@ -19,6 +17,7 @@ out = Console()
 
 def _runs():
     from bot.container import build
+    from bot.settings import load_settings
 
     return build(load_settings()).checklist_runs
 

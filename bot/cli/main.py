@@ -5,23 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
-from bot.container import Services, build
-from bot.settings import Settings, load_settings
+# Only what declaring the commands needs is imported here: `coe --help` and `coe requests …`
+# must not pay for settings (pydantic), the database or the answering stack. Each command
+# imports its own. ingest.errors is plain exception classes.
 from ingest.errors import IndexCorruptError, IndexMissingError, IngestBusyError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from bot.container import Services
+    from bot.settings import Settings
 
 app = typer.Typer(
     help="CoE Assistant: grounded answers from the AI CoE knowledge base.",
@@ -47,6 +46,8 @@ SHARED_INDEX_WAIT_S = 300.0
 def _settings(data_dir: Path | None) -> Settings:
     from pydantic import ValidationError
 
+    from bot.settings import load_settings
+
     try:
         settings = load_settings()
     except ValidationError as error:
@@ -71,6 +72,14 @@ class _RichProgress:
     def start(self, total: int) -> None:
         if total < PROGRESS_FROM_CHUNKS:
             return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
         self._bar = Progress(
             TextColumn("embedding"),
             BarColumn(),
@@ -90,6 +99,13 @@ class _RichProgress:
     def stop(self) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def build(settings: Settings) -> Services:
+    """bot.container's, imported on first use (see the imports at the top)."""
+    from bot.container import build
+
+    return build(settings)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -593,6 +609,7 @@ def manifest(
     ] = None,
 ) -> None:
     """Print the Slack app manifest (JSON) for creating the app at api.slack.com/apps."""
+    from bot.settings import load_settings
     from bot.slack.app import listener_registry
     from bot.slack.manifest import build_manifest
 

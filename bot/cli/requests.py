@@ -6,16 +6,19 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot.consultations.models import Status
-from bot.consultations.service import ConsultationService, NotStaffError, RequestNotFoundError
-from bot.settings import load_settings
+# Typer reads the option types when it builds the CLI, so Status is needed at import; its
+# module is pydantic-free. The service, the database and the settings load in the commands.
+from bot.consultations.status import Status
+
+if TYPE_CHECKING:
+    from bot.consultations.service import ConsultationService
 
 app = typer.Typer(
     help="Consultation requests: list, inspect, triage, export.", no_args_is_help=True
@@ -49,6 +52,7 @@ EXPORT_FIELDS = [
 
 def _service() -> ConsultationService:
     from bot.container import build
+    from bot.settings import load_settings
 
     return build(load_settings()).consultations()
 
@@ -98,6 +102,8 @@ def list_requests(
 @app.command()
 def show(reference: str, as_json: JsonOption = False) -> None:
     """One request with its full history."""
+    from bot.consultations.service import RequestNotFoundError
+
     try:
         view = _service().get(reference)
     except RequestNotFoundError as error:
@@ -118,6 +124,8 @@ def show(reference: str, as_json: JsonOption = False) -> None:
 
 
 def _triage(action) -> None:
+    from bot.consultations.service import NotStaffError, RequestNotFoundError
+
     try:
         view = action()
     except (RequestNotFoundError, NotStaffError, ValueError) as error:
@@ -172,6 +180,7 @@ def export(
 @app.command()
 def repost() -> None:
     """Post requests that Slack refused earlier to the triage channel now."""
+    from bot.settings import load_settings
     from bot.slack.delivery import Deliverer, delivery_client
     from bot.slack.triage import TriageNotifier
     from bot.work.outbox import Outbox

@@ -7,6 +7,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# Defined apart so the CLI can declare options without loading pydantic; still importable
+# from here, with the rest of the vocabulary.
+from bot.consultations.status import Status
+
 
 class RequestType(StrEnum):
     ARCHITECTURE = "architecture-review"
@@ -35,23 +39,6 @@ class Urgency(StrEnum):
     NORMAL = "normal"
     HIGH = "high"
     CRITICAL = "critical"
-
-
-class Status(StrEnum):
-    NEW = "new"
-    TRIAGED = "triaged"
-    IN_PROGRESS = "in-progress"
-    WAITING = "waiting-on-requester"
-    RESOLVED = "resolved"
-    DECLINED = "declined"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("-", " ").capitalize()
-
-    @property
-    def closed(self) -> bool:
-        return self in (Status.RESOLVED, Status.DECLINED)
 
 
 class Priority(StrEnum):
