@@ -129,55 +129,117 @@ def _tokenizer():
 
 
 class OnnxEmbedder:
-    """Normalised sentence embeddings from ONNX Runtime; one instance per process."""
+    """Normalised sentence embeddings from ONNX Runtime; one instance per process.
 
-    def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
-        import onnxruntime
+    A question runs on one session that spreads each product over the cores. Many texts
+    (an ingest) run on one single-threaded session per core, each embedding its own batches:
+    with a model this small, two batches side by side beat one batch on two threads by ~1/3
+    (measured: RESULTS.md, issue 12). Those sessions are made on the first large call only,
+    so a server that only embeds questions never holds them.
+    """
 
+    def __init__(
+        self, path: Path | None = None, threads: int | None = None, workers: int | None = None
+    ) -> None:
         path = path or onnx_path()
         if not path.exists():
             raise OnnxModelMissingError(
                 f"no ONNX model at {path}; run `python -m ingest.onnx_embedding` (needs torch)"
             )
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or max(1, min(2, os.cpu_count() or 1))
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self.path = path
+        self.dimension = 384
+        # Past 4 threads a single short question gains nothing.
+        self._threads = threads or min(4, _cores())
+        self._workers = workers or int(os.environ.get("COE_EMBED_WORKERS") or _cores())
+        self._session = _session(path, self._threads)
         self._names = {i.name for i in self._session.get_inputs()}
         self._lock = threading.Lock()
-        self.dimension = 384
-        self.path = path
+        self._bulk: list = []
+        self._bulk_lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         encodings = _tokenizer().encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        lengths = [len(e.ids) for e in encodings]
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        batches = _batches(order, lengths)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for rows in _batches(order, [len(e.ids) for e in encodings]):
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                n = len(encodings[i].ids)
-                ids[r, :n] = encodings[i].ids
-                mask[r, :n] = 1
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            with self._lock:
-                (hidden,) = self._session.run(
-                    None, {k: v for k, v in feeds.items() if k in self._names}
-                )
-            weights = mask[:, :, None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[rows] = pooled / np.clip(norms, 1e-12, None)
+        if len(batches) < 2 or self._workers < 2:
+            for rows in batches:
+                with self._lock:
+                    out[rows] = self._run(self._session, encodings, rows)
+            return out
+        sessions = self._bulk_sessions()
+        # Longest batches first, so no worker is left with a long one at the end.
+        pending = iter(list(reversed(batches)))
+        taken = threading.Lock()
+        failures: list[BaseException] = []
+
+        def work(session) -> None:
+            while not failures:
+                with taken:
+                    rows = next(pending, None)
+                if rows is None:
+                    return
+                try:
+                    out[rows] = self._run(session, encodings, rows)
+                except BaseException as error:  # surfaced to the caller below
+                    failures.append(error)
+
+        with self._bulk_lock:  # two bulk calls at once would only fight over the cores
+            threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in sessions]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        if failures:
+            raise failures[0]
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+    def _bulk_sessions(self) -> list:
+        with self._bulk_lock:
+            while len(self._bulk) < self._workers:
+                self._bulk.append(_session(self.path, 1))
+            return list(self._bulk)
+
+    def _run(self, session, encodings, rows: list[int]) -> np.ndarray:
+        width = max(len(encodings[i].ids) for i in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, i in enumerate(rows):
+            n = len(encodings[i].ids)
+            ids[r, :n] = encodings[i].ids
+            mask[r, :n] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        (hidden,) = session.run(None, {k: v for k, v in feeds.items() if k in self._names})
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.clip(norms, 1e-12, None)
+
+
+def _cores() -> int:
+    """Cores this process may use (a container's CPU set, not the host's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def _session(path: Path, threads: int):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    # Idle pool threads otherwise spin after each question, taking the cores from the
+    # server's other threads (the same trap as OpenBLAS's: see ingest.index_store).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def _batches(order: list[int], lengths: list[int]) -> list[list[int]]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -18,6 +16,7 @@ import numpy as np
 from ingest.checklists import parse_checklist
 from ingest.chunking import chunk_document
 from ingest.discovery import Candidate, discover, root_labels
+from ingest.embed_ahead import EmbedAhead, note
 from ingest.errors import DocumentError, IndexCorruptError, RefusedError
 from ingest.index_store import (
     DIMENSION,
@@ -39,9 +38,6 @@ from ingest.readers import READER_VERSION, LoadedDocument, parse_document
 from ingest.records import ChunkRecord, FileEntry, Manifest, chunk_id
 from ingest.safe_open import read_below
 from ingest.sandbox import ParserSandbox
-
-EMBED_WRITE_BATCH = 32
-PROGRESS_NOTE_EVERY_S = 5.0
 
 
 class Outcome(StrEnum):
@@ -153,9 +149,7 @@ def _records_for(found: Candidate, document: LoadedDocument) -> list[ChunkRecord
     return records
 
 
-def _note(message: str) -> None:
-    # A plain line on stderr marks each phase, for operators tailing logs and for tests.
-    print(f"[ingest] {message}", file=sys.stderr, flush=True)
+_note = note
 
 
 @dataclass
@@ -239,6 +233,7 @@ def _scan(
     report: IngestReport,
     max_bytes: int,
     limits: ParseLimits,
+    ahead: EmbedAhead,
 ) -> _Scan:
     scan = _Scan(Manifest(generation=previous.generation, files={}))
     with ParserSandbox(limits, on_start=lambda: _note("starting the document parser")) as parser:
@@ -258,6 +253,7 @@ def _scan(
                 report.results.append(FileResult(str(item.path), Outcome.FAILED, reason))
                 continue
             report.results.append(result)
+            ahead.add(scan.fresh.get(key, []))
     return scan
 
 
@@ -301,7 +297,15 @@ def run_ingest(
             previous = read_manifest(data_dir)
             previous.files = previous.by_source()
         found = discover(roots, follow_symlinks)
-        scan = _scan(found, previous, report, max_bytes, limits)
+        # A shared cache is not set aside on a rebuild (other machines read it): embed anew.
+        ahead = EmbedAhead(
+            data_dir, chroma_url, embedder_factory, trust_cache=not (rebuild and chroma_url)
+        )
+        try:
+            scan = _scan(found, previous, report, max_bytes, limits, ahead)
+        except BaseException:
+            ahead.abort()
+            raise
         manifest, fresh = scan.manifest, scan.fresh
 
         for key, old in previous.files.items():
@@ -312,6 +316,10 @@ def run_ingest(
             else:
                 manifest.files[key] = old  # ingested from another folder: not ours to drop
 
+        new_records = [r for records in fresh.values() for r in records]
+        embedded = ahead.finish(progress, len({r.id for r in new_records}))
+        report.chunks_embedded = ahead.embedded
+        report.chunks_reused = ahead.checked - ahead.embedded
         # A refused file drops its old entry without being "removed": compare the key sets.
         changed = bool(fresh) or manifest.files.keys() != previous.files.keys()
         report.chunks_total = manifest.chunk_count
@@ -323,16 +331,7 @@ def run_ingest(
         old_chunks = read_chunks(data_dir, name) if name is not None else []
         wanted = {i for k, f in manifest.files.items() if k not in fresh for i in f.chunk_ids}
         kept = {c.id: c for c in old_chunks if c.id in wanted}
-        new_records = [r for records in fresh.values() for r in records]
-
-        collection = open_collection(data_dir, chroma_url)
-        if rebuild and chroma_url is not None:
-            # A shared cache is not set aside (other machines read it): embed everything anew.
-            embedded = _embed_missing(
-                collection, new_records, report, progress, embedder_factory, trust_cache=False
-            )
-        else:
-            embedded = _embed_missing(collection, new_records, report, progress, embedder_factory)
+        collection = ahead.collection or open_collection(data_dir, chroma_url)
 
         chunks: list[ChunkRecord] = []
         for key, entry in manifest.files.items():
@@ -386,48 +385,3 @@ def _vectors_for(
     if not chunks:
         return np.zeros((0, DIMENSION), dtype=np.float32)
     return np.stack([known[c.id] for c in chunks]).astype(np.float32)
-
-
-def _embed_missing(
-    collection,
-    records: list[ChunkRecord],
-    report: IngestReport,
-    progress: Progress,
-    embedder_factory: Callable[[], TextEmbedder] | None,
-    trust_cache: bool = True,
-) -> dict[str, np.ndarray]:
-    """Embeds what the cache lacks; returns the vectors it made, by chunk id."""
-    unique = list({r.id: r for r in records}.values())
-    existing: set[str] = set()
-    for start in range(0, len(unique) if trust_cache else 0, 5000):
-        batch_ids = [r.id for r in unique[start : start + 5000]]
-        existing.update(collection.get(ids=batch_ids, include=[])["ids"])
-    missing = [r for r in unique if r.id not in existing]
-    report.chunks_reused = len(unique) - len(missing)
-    made: dict[str, np.ndarray] = {}
-    if not missing:
-        return made
-    if embedder_factory is None:
-        from ingest.embedding import shared_embedder
-
-        embedder_factory = shared_embedder
-    embedder = embedder_factory()
-    _note(f"embedding {len(missing)} chunks")
-    progress.start(len(missing))
-    last_note = 0.0
-    for start in range(0, len(missing), EMBED_WRITE_BATCH):
-        batch = missing[start : start + EMBED_WRITE_BATCH]
-        vectors = embedder.embed([r.embed_text for r in batch])
-        # Written batch by batch: a run killed mid-way keeps what it embedded for the next one.
-        collection.upsert(
-            ids=[r.id for r in batch],
-            embeddings=vectors.tolist(),
-            metadatas=[{"doc_id": r.doc_id, "audience": r.audience} for r in batch],
-        )
-        made.update(zip((r.id for r in batch), vectors, strict=True))
-        report.chunks_embedded += len(batch)
-        progress.advance(len(batch))
-        if time.monotonic() - last_note >= PROGRESS_NOTE_EVERY_S:
-            last_note = time.monotonic()
-            _note(f"embedded {report.chunks_embedded}/{len(missing)} chunks")
-    return made
