@@ -166,7 +166,9 @@ class SharedIndex:
         # Written beside the real name and renamed: a replica killed mid-copy leaves no
         # generation that looks complete.
         partial = target.with_name(f"{published.name}.partial")
-        write_generation_files(partial, manifest, chunks, vectors)
+        mine = current_generation(self.data_dir)
+        previous = generation_dir(self.data_dir, mine) if mine else None
+        write_generation_files(partial, manifest, chunks, vectors, previous)
         for name, data in files.items():
             (partial / name).write_bytes(data)
         _mark(partial, published.number, published.published_by)

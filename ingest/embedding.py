@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is loaded by whoever embeds; `coe requests` only picks a backend
+    import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_WINDOW = 256  # word pieces the model reads, [CLS] and [SEP] included
@@ -40,6 +41,10 @@ def _wordpiece():
     return tokenizer
 
 
+# Chunking asks about the same section several times (is it small, does it fit, merged with
+# its neighbour?) and each count costs ~0.4 ms for a 120-word section; reuse is between
+# neighbours, so a few entries suffice and a huge section is never held for long.
+@lru_cache(maxsize=64)
 def count_tokens(text: str) -> int:
     """Word pieces as the model counts them (tiktoken undercounts by 15-25 %)."""
     return len(_wordpiece().encode(text, add_special_tokens=False).ids)
@@ -70,6 +75,8 @@ class Embedder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
+        import numpy as np
+
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

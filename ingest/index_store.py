@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from ingest.dense_ann import OVERSAMPLE, Graph, write_graph
 from ingest.embedding import MODEL_NAME
 from ingest.errors import IndexCorruptError, IndexMissingError, IngestBusyError
 from ingest.lexical import lexical_terms, terms
@@ -139,10 +140,11 @@ def has_vectors(data_dir: Path, name: str) -> bool:
     return (_generations_dir(data_dir) / name / VECTORS_FILE).exists()
 
 
-def read_vectors(data_dir: Path, name: str) -> np.ndarray:
+def read_vectors(data_dir: Path, name: str, mapped: bool = False) -> np.ndarray:
+    """`mapped`: from the file's pages as they are touched, rather than read whole."""
     path = _generations_dir(data_dir) / name / VECTORS_FILE
     try:
-        vectors = np.load(path, allow_pickle=False)
+        vectors = np.load(path, allow_pickle=False, mmap_mode="r" if mapped else None)
     except FileNotFoundError:
         raise IndexCorruptError(
             f"the index generation {name} has no vectors (written by an older version): "
@@ -206,9 +208,14 @@ def generation_dir(data_dir: Path, name: str) -> Path:
 
 
 def write_generation_files(
-    target: Path, manifest: Manifest, chunks: list[ChunkRecord], vectors: np.ndarray
+    target: Path,
+    manifest: Manifest,
+    chunks: list[ChunkRecord],
+    vectors: np.ndarray,
+    previous: Path | None = None,
 ) -> None:
-    """Writes one generation's files into `target` (which must not be current)."""
+    """Writes one generation's files into `target` (which must not be current); a large
+    index also gets its search graph, updated from generation folder `previous` if given."""
     import bm25s
 
     if vectors.shape != (len(chunks), DIMENSION):
@@ -229,6 +236,7 @@ def write_generation_files(
         np.save(handle, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
         handle.flush()
         os.fsync(handle.fileno())
+    write_graph(target, [c.id for c in chunks], vectors, previous)
     _fsync_write(target / "manifest.json", manifest.model_dump_json(indent=1))
 
 
@@ -259,7 +267,9 @@ def write_generation(
     manifest.created_at = datetime.now(UTC)
     manifest.embedding_model = MODEL_NAME
     name = generation_name(manifest.generation)
-    write_generation_files(_generations_dir(data_dir) / name, manifest, chunks, vectors)
+    current = current_generation(data_dir)
+    previous = _generations_dir(data_dir) / current if current else None
+    write_generation_files(_generations_dir(data_dir) / name, manifest, chunks, vectors, previous)
     if before_publish is not None:
         try:
             before_publish(data_dir, name)
@@ -331,8 +341,11 @@ class KnowledgeIndex:
         self._everyone_mask = (~staff).astype(np.float32)
         self._staff_only = staff
         self._any_staff_only = bool(staff.any())
+        folder = _generations_dir(self.data_dir) / name
+        self._graph = Graph.open(folder, [c.id for c in self.chunks])
+        # With a graph, a question reads ~100 vectors, not all: map them instead of reading.
         self._vectors = (
-            read_vectors(self.data_dir, name)
+            read_vectors(self.data_dir, name, mapped=self._graph is not None)
             if self.chunks
             else np.zeros((0, DIMENSION), dtype=np.float32)
         )
@@ -367,7 +380,12 @@ class KnowledgeIndex:
         """Cosine similarity of the k nearest chunks the caller may see, searched exactly."""
         if not self.chunks:
             return []
-        similarity = self._vectors @ np.asarray(query_vector, dtype=np.float32)
+        query = np.asarray(query_vector, dtype=np.float32)
+        if self._graph is not None:
+            found = self._dense_from_graph(query, k, staff)
+            if found is not None:
+                return found
+        similarity = self._vectors @ query
         if not staff and self._any_staff_only:
             similarity = np.where(self._staff_only, -np.inf, similarity)
         visible = int(len(self.chunks) if staff else (~self._staff_only).sum())
@@ -378,6 +396,19 @@ class KnowledgeIndex:
         # Ties broken by position: the same question gets the same passages every time.
         order = sorted(top.tolist(), key=lambda i: (-float(similarity[i]), i))
         return [ScoredId(i, float(similarity[i])) for i in order]
+
+    def _dense_from_graph(self, query: np.ndarray, k: int, staff: bool) -> list[ScoredId] | None:
+        """The graph's candidates, scored exactly; None when too few are visible to the
+        caller (most of the index staff-only, say), so the exact search runs instead."""
+        assert self._graph is not None
+        rows = self._graph.candidates(query, k * OVERSAMPLE)
+        if not staff and self._any_staff_only:
+            rows = [r for r in rows if not self._staff_only[r]]
+        if len(rows) < k:
+            return None
+        similarity = np.asarray(self._vectors[np.asarray(rows)], dtype=np.float32) @ query
+        order = sorted(range(len(rows)), key=lambda j: (-float(similarity[j]), rows[j]))[:k]
+        return [ScoredId(rows[j], float(similarity[j])) for j in order]
 
     def lexical(self, query: str, k: int, staff: bool) -> list[ScoredId]:
         if self._bm25 is None:
