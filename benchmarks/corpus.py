@@ -10,7 +10,7 @@ from pathlib import Path
 from ingest import bundled_knowledge_dir
 
 
-def _sentences() -> list[str]:
+def sentence_pool() -> list[str]:
     found: list[str] = []
     for path in sorted(bundled_knowledge_dir().rglob("*.md")):
         body = path.read_text(encoding="utf-8").split("---", 2)[-1]
@@ -24,7 +24,7 @@ def _sentences() -> list[str]:
 def write_corpus(folder: Path, documents: int, sections: int, seed: int = 7) -> Path:
     """`documents` Markdown files of `sections` sections of ~120 words each (one chunk apiece)."""
     rng = random.Random(seed)
-    pool = _sentences()
+    pool = sentence_pool()
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(documents):
         parts = [
