@@ -1,11 +1,12 @@
-"""An approximate nearest-neighbour graph (HNSW, from usearch) for large indexes.
+"""An approximate nearest-neighbour graph (HNSW, from usearch) for larger indexes.
 
-Exact search reads every vector for every question: ~2 ms at 10,000 chunks, but ~24 ms at
-100,000 on this machine kind (a 154 MB scan, bound by memory bandwidth), which alone would
-take a question's whole budget. From `ANN_FROM_CHUNKS` chunks up, each generation also gets
-a graph (`dense.usearch`) that finds the candidates in under a millisecond; their scores are
-then computed exactly from the stored vectors, so only which candidates are found can
-differ from exact search, never their similarity. Smaller indexes keep exact search.
+Exact search reads every vector for every question: ~3 ms at 10,000 chunks and ~24 ms at
+100,000 on this machine kind (a scan bound by memory bandwidth), against a question budget of
+10 and 25 ms. From `ANN_FROM_CHUNKS` chunks up, each generation also gets a graph
+(`dense.usearch`) that finds the candidates in under a millisecond; their scores are then
+computed exactly from the stored vectors, so only which candidates are found can differ from
+exact search, never their similarity. Smaller indexes (the bundled one has ~300 chunks) keep
+exact search.
 
 The graph is keyed by a hash of the chunk id, so the next generation can take the previous
 graph, drop the chunks that went and add the new ones, instead of building it again.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-ANN_FROM_CHUNKS = 20_000
+ANN_FROM_CHUNKS = 5_000
 GRAPH_FILE = "dense.usearch"
 # Candidates asked of the graph per wanted result: the rest of the budget goes to rescoring
 # them exactly, and to hits a caller may not see (staff-only passages).

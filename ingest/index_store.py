@@ -16,16 +16,20 @@ ingest or a rebuild next to a running server changes nothing for it until it swi
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 from pydantic import ValidationError
@@ -203,6 +207,95 @@ def read_chunks(data_dir: Path, name: str) -> list[ChunkRecord]:
         ) from None
 
 
+# Passages kept parsed between questions; the rest stay on disk until asked for.
+STORED_CHUNKS_CACHE = 4_096
+
+
+class StoredChunks(Sequence[ChunkRecord]):
+    """A generation's passages, read from its chunks file when asked for.
+
+    Every line is checked when the file is opened (a damaged index fails then, not during a
+    question); afterwards only offsets are held, and a passage is parsed again from the file
+    when it is needed. At 100,000 passages the parsed records took ~400 MB of a server's
+    memory; a question reads a few dozen. The file stays open, so a generation removed by a
+    later ingest can still be read by whoever opened it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 - held for the life of the index
+        spans: list[tuple[int, int]] = []
+        ids: list[str] = []
+        audiences: list[str] = []
+        offset = 0
+        try:
+            for number, line in enumerate(self._file, start=1):
+                if line.strip():
+                    try:
+                        record = ChunkRecord.model_validate_json(line)
+                    except (ValidationError, ValueError) as error:
+                        raise IndexCorruptError(
+                            f"line {number} of {path} cannot be read: {error}"
+                        ) from None
+                    spans.append((offset, len(line)))
+                    ids.append(record.id)
+                    audiences.append(record.audience)
+                offset += len(line)
+        except BaseException:
+            self._file.close()
+            raise
+        self._spans = spans
+        self.ids = ids
+        self.audiences = audiences
+        self._cache: OrderedDict[int, ChunkRecord] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    @overload
+    def __getitem__(self, index: int) -> ChunkRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ChunkRecord]: ...
+    def __getitem__(self, index: int | slice) -> ChunkRecord | list[ChunkRecord]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        with self._lock:
+            found = self._cache.get(index)
+            if found is not None:
+                self._cache.move_to_end(index)
+                return found
+        start, length = self._spans[index]
+        found = ChunkRecord.model_validate_json(os.pread(self._file.fileno(), length, start))
+        with self._lock:
+            self._cache[index] = found
+            while len(self._cache) > STORED_CHUNKS_CACHE:
+                self._cache.popitem(last=False)
+        return found
+
+    def __iter__(self) -> Iterator[ChunkRecord]:
+        for index in range(len(self)):
+            yield self[index]
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self._file.close()
+
+
+def open_chunks(data_dir: Path, name: str) -> StoredChunks:
+    path = _generations_dir(data_dir) / name / "chunks.jsonl"
+    try:
+        return StoredChunks(path)
+    except FileNotFoundError:
+        raise IndexCorruptError(f"the index generation {name} has no chunks file") from None
+
+
 def generation_dir(data_dir: Path, name: str) -> Path:
     return _generations_dir(Path(data_dir)) / name
 
@@ -335,14 +428,15 @@ class KnowledgeIndex:
             raise IndexMissingError(f"no index in {self.data_dir}; run `coe ingest` first")
         self.generation = name
         self.manifest = read_manifest(self.data_dir, name)
-        self.chunks = read_chunks(self.data_dir, name)
-        self.position = {c.id: i for i, c in enumerate(self.chunks)}
-        staff = np.array([c.audience == STAFF_AUDIENCE for c in self.chunks], dtype=bool)
+        self._document_counts: tuple[int, int] | None = None
+        self.chunks = open_chunks(self.data_dir, name)
+        self.position = {chunk_id: i for i, chunk_id in enumerate(self.chunks.ids)}
+        staff = np.array([a == STAFF_AUDIENCE for a in self.chunks.audiences], dtype=bool)
         self._everyone_mask = (~staff).astype(np.float32)
         self._staff_only = staff
         self._any_staff_only = bool(staff.any())
         folder = _generations_dir(self.data_dir) / name
-        self._graph = Graph.open(folder, [c.id for c in self.chunks])
+        self._graph = Graph.open(folder, self.chunks.ids)
         # With a graph, a question reads ~100 vectors, not all: map them instead of reading.
         self._vectors = (
             read_vectors(self.data_dir, name, mapped=self._graph is not None)
@@ -374,7 +468,12 @@ class KnowledgeIndex:
         return current_generation(self.data_dir) != self.generation
 
     def document_count(self, staff: bool) -> int:
-        return sum(1 for f in self.manifest.files.values() if staff or f.audience != STAFF_AUDIENCE)
+        # Counted once: every answer asks, and a large index has 10,000 documents to count.
+        if self._document_counts is None:
+            files = self.manifest.files.values()
+            everyone = sum(1 for f in files if f.audience != STAFF_AUDIENCE)
+            self._document_counts = (everyone, len(files))
+        return self._document_counts[1 if staff else 0]
 
     def dense(self, query_vector: np.ndarray, k: int, staff: bool) -> list[ScoredId]:
         """Cosine similarity of the k nearest chunks the caller may see, searched exactly."""
@@ -409,6 +508,20 @@ class KnowledgeIndex:
         similarity = np.asarray(self._vectors[np.asarray(rows)], dtype=np.float32) @ query
         order = sorted(range(len(rows)), key=lambda j: (-float(similarity[j]), rows[j]))[:k]
         return [ScoredId(rows[j], float(similarity[j])) for j in order]
+
+    def term_document_counts(self) -> dict[str, int]:
+        """How many passages hold each keyword term, read off the keyword index (a term's
+        column holds one entry per passage that has it) rather than re-tokenising them all."""
+        if self._bm25 is None:
+            return {}
+        starts = np.asarray(self._bm25.scores["indptr"])
+        counts = np.diff(starts)
+        # bm25s adds a placeholder term (for passages with no terms) past the last column.
+        return {
+            term: int(counts[column])
+            for term, column in self._bm25.vocab_dict.items()
+            if column < len(counts) and counts[column] > 0
+        }
 
     def lexical(self, query: str, k: int, staff: bool) -> list[ScoredId]:
         if self._bm25 is None:

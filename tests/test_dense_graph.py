@@ -7,6 +7,8 @@ bundled knowledge base, and compare it with the exact search smaller indexes use
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -95,3 +97,12 @@ def test_a_damaged_graph_falls_back_to_exact_search(graph_data):
     assert index._graph is None
     vector = shared_embedder().embed_query("Who signs off a high-risk launch?")
     assert [h.position for h in index.dense(vector, 5, False)] == _exact(index, vector, 5, False)
+
+
+def test_the_graph_library_and_onnx_runtime_load_in_either_order():
+    # With usearch 2.26.6, importing onnxruntime after it was a segmentation fault.
+    for first, second in (("usearch.index", "onnxruntime"), ("onnxruntime", "usearch.index")):
+        done = subprocess.run(
+            [sys.executable, "-c", f"import {first}; import {second}"], timeout=120
+        )
+        assert done.returncode == 0, (first, second, done.returncode)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -226,7 +226,7 @@ def _name_phrases(question: str) -> list[str]:
 
 def evidence_for(
     retrieval: Retrieval,
-    chunks: list[ChunkRecord],
+    chunks: Sequence[ChunkRecord],
     query_terms: list[str],
     passage_terms: Mapping[str, frozenset[str]],
     idf: Mapping[str, float],

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -42,8 +42,8 @@ from bot.answering.units import Unit
 from ingest.embedding import TextEmbedder, shared_embedder
 from ingest.errors import IndexCorruptError, IndexMissingError
 from ingest.index_store import KnowledgeIndex
-from ingest.lexical import lexical_terms, terms
 from ingest.lexical import query_terms as question_terms
+from ingest.lexical import terms
 from ingest.records import ChunkRecord
 
 MAX_QUESTION_CHARS = 2000
@@ -63,25 +63,57 @@ class EmptyQuestionError(ValueError):
     pass
 
 
+# Passages whose keyword terms are kept between questions. Tokenising every passage when an
+# index opens took seconds and ~1 GB at 100,000 passages; a question reads a few dozen.
+PASSAGE_TERMS_CACHE = 4_096
+
+
+class PassageTerms(Mapping[str, frozenset[str]]):
+    """The keyword terms of a passage, by chunk id: cut when first asked for, then kept."""
+
+    def __init__(self, index: KnowledgeIndex) -> None:
+        self._index = index
+        self._cache: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getitem__(self, chunk_id: str) -> frozenset[str]:
+        with self._lock:
+            found = self._cache.get(chunk_id)
+            if found is not None:
+                self._cache.move_to_end(chunk_id)
+                return found
+        position = self._index.position[chunk_id]  # KeyError for a chunk not in the index
+        found = frozenset(terms(self._index.chunks[position].embed_text))
+        with self._lock:
+            self._cache[chunk_id] = found
+            while len(self._cache) > PASSAGE_TERMS_CACHE:
+                self._cache.popitem(last=False)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index.position)
+
+    def __len__(self) -> int:
+        return len(self._index.position)
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return chunk_id in self._index.position
+
+
 @dataclass
 class _Loaded:
     index: KnowledgeIndex
-    passage_terms: dict[str, frozenset[str]]
+    passage_terms: PassageTerms
     idf: dict[str, float]
     calibration: Calibration
     quotes: QuoteVectors | None
 
 
 def _prepare(index: KnowledgeIndex) -> _Loaded:
-    tokenized = lexical_terms([c.embed_text for c in index.chunks]) if index.chunks else []
-    passage_terms = {c.id: frozenset(t) for c, t in zip(index.chunks, tokenized, strict=True)}
-    frequency: Counter[str] = Counter()
-    for words in passage_terms.values():
-        frequency.update(words)
     return _Loaded(
         index,
-        passage_terms,
-        idf_table(frequency, max(1, len(index.chunks))),
+        PassageTerms(index),
+        idf_table(index.term_document_counts(), max(1, len(index.chunks))),
         resolve_calibration(index.data_dir, index.generation_dir),
         QuoteVectors.load(index.generation_dir, len(index.chunks)),
     )
@@ -386,7 +418,7 @@ class AnswerService:
         return decide(features, calibration)[0].confidence
 
     @property
-    def chunks(self) -> list[ChunkRecord]:
+    def chunks(self) -> Sequence[ChunkRecord]:
         return self._current().index.chunks
 
     def link_sources(self, answer: Answer) -> None:

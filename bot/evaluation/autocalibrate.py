@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.answering.compose import units
@@ -43,7 +43,7 @@ MAX_SHIFT = 0.1
 SEED = 0  # the same knowledge base always gets the same calibration
 
 
-def probe_questions(chunks: list[ChunkRecord], count: int = PROBES) -> list[str]:
+def probe_questions(chunks: Sequence[ChunkRecord], count: int = PROBES) -> list[str]:
     """Fragments of the knowledge base's own sentences, one per sampled chunk."""
     rng = random.Random(SEED)
     picked = rng.sample(range(len(chunks)), min(count, len(chunks)))
