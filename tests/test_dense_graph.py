@@ -106,3 +106,12 @@ def test_the_graph_library_and_onnx_runtime_load_in_either_order():
             [sys.executable, "-c", f"import {first}; import {second}"], timeout=120
         )
         assert done.returncode == 0, (first, second, done.returncode)
+
+
+def test_an_open_index_still_reads_its_passages_after_a_later_ingest_removed_them(graph_data):
+    index = KnowledgeIndex(graph_data)
+    expected = read_chunks(graph_data, index.generation)
+    shutil.rmtree(generation_dir(graph_data, index.generation))  # what garbage collection does
+    assert [c.text for c in index.chunks] == [c.text for c in expected]
+    vector = shared_embedder().embed_query("Who signs off a high-risk launch?")
+    assert index.dense(vector, 5, staff=False)  # the graph and vectors were mapped: still there
