@@ -57,12 +57,8 @@ def _fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-# Bump when the export changes, so a cached file from before is made again.
-EXPORT_VERSION = 2
-
-
 def onnx_path() -> Path:
-    return cache_dir() / f"{MODEL_NAME}-{_fingerprint()}-v{EXPORT_VERSION}.onnx"
+    return cache_dir() / f"{MODEL_NAME}-{_fingerprint()}.onnx"
 
 
 def export(target: Path | None = None) -> Path:
@@ -99,23 +95,12 @@ def export(target: Path | None = None) -> Path:
             opset_version=17,
             dynamo=False,
         )
-    _fuse(pending)
     _check_against_torch(pending)
     os.replace(pending, target)
     for stale in target.parent.glob(f"{MODEL_NAME}-*.onnx"):
         if stale != target:  # an earlier export or model version: never read again
             stale.unlink(missing_ok=True)
     return target
-
-
-def _fuse(path: Path) -> None:
-    """Fuses attention, layer norms and GELU into single kernels (ONNX Runtime's transformer
-    optimiser): 669 graph nodes become 308, which matters for a short question, where
-    the time goes to running many small nodes rather than to arithmetic."""
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    fused = optimize_model(str(path), model_type="bert", num_heads=12, hidden_size=384)
-    fused.save_model_to_file(str(path))
 
 
 def _check_against_torch(path: Path) -> None:
