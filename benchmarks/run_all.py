@@ -11,9 +11,11 @@ import subprocess
 import sys
 
 RUNS = [
+    ["benchmarks.bench_startup", "--rounds", "3"],
     ["benchmarks.bench_ingest", "--files", "1000"],
     ["benchmarks.bench_answer", "--chunks", "1000"],
-    ["benchmarks.bench_answer", "--chunks", "10000", "--rounds", "2"],
+    ["benchmarks.bench_answer", "--chunks", "10000", "--rounds", "2", "--reuse-vectors"],
+    ["benchmarks.bench_answer", "--chunks", "100000", "--rounds", "2", "--reuse-vectors"],
     ["benchmarks.bench_slack_burst", "--events", "200", "--concurrency", "20"],
 ]
 

@@ -153,7 +153,7 @@ class OnnxEmbedder:
         self.dimension = 384
         # Past 4 threads a single short question gains nothing.
         self._threads = threads or min(4, _cores())
-        self._workers = workers or int(os.environ.get("COE_EMBED_WORKERS") or _cores())
+        self._workers = workers or _cores()
         self._session = _session(path, self._threads)
         self._names = {i.name for i in self._session.get_inputs()}
         self._lock = threading.Lock()
