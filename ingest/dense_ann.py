@@ -84,7 +84,10 @@ def write_graph(
             new_rows.append(row)
     if new_rows:
         rows = np.asarray(new_rows)
-        graph.add(keys[rows], np.ascontiguousarray(vectors[rows], dtype=np.float32), threads=0)
+        # One thread: nodes inserted concurrently can end up with no incoming links, found by
+        # no question (1 of 313 bundled chunks, now and then, cost 1.5 % recall@10 in CI), and
+        # the same chunks should give the same graph. 100k chunks: 25 s against 15 s on two.
+        graph.add(keys[rows], np.ascontiguousarray(vectors[rows], dtype=np.float32), threads=1)
     pending = target / (GRAPH_FILE + ".tmp")
     graph.save(str(pending))
     shutil.move(str(pending), str(target / GRAPH_FILE))
