@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
@@ -15,9 +14,9 @@ import numpy as np
 
 from ingest.checklists import parse_checklist
 from ingest.chunking import chunk_document
-from ingest.discovery import Candidate, discover, root_labels
 from ingest.embed_ahead import EmbedAhead, note
 from ingest.errors import DocumentError, IndexCorruptError, RefusedError
+from ingest.frontmatter import Audience
 from ingest.index_store import (
     DIMENSION,
     collect_garbage,
@@ -36,8 +35,9 @@ from ingest.limits import ParseLimits
 from ingest.quality import Quality
 from ingest.readers import READER_VERSION, LoadedDocument, parse_document
 from ingest.records import ChunkRecord, FileEntry, Manifest, chunk_id
-from ingest.safe_open import read_below
 from ingest.sandbox import ParserSandbox
+from ingest.sources.base import Item, Source, SourceError
+from ingest.sources.folder import FolderSource
 
 
 class Outcome(StrEnum):
@@ -62,9 +62,24 @@ class FileResult:
         return self.quality.warning() if self.quality and self.quality.garbled else None
 
 
+@dataclass(frozen=True)
+class SourceResult:
+    """How one source fared: listed (with how many items) or failed as a whole."""
+
+    name: str
+    kind: str
+    listed: int = 0
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
 @dataclass
 class IngestReport:
     results: list[FileResult] = field(default_factory=list)
+    sources: list[SourceResult] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_reused: int = 0
     chunks_total: int = 0
@@ -79,6 +94,10 @@ class IngestReport:
         return [r for r in self.results if r.outcome is Outcome.FAILED]
 
     @property
+    def failed_sources(self) -> list[SourceResult]:
+        return [s for s in self.sources if s.failed]
+
+    @property
     def warned(self) -> list[FileResult]:
         return [r for r in self.results if r.warning]
 
@@ -86,6 +105,8 @@ class IngestReport:
         parts = [f"{self.count(o)} {o.value}" for o in Outcome]
         warned = len(self.warned)
         parts.append(f"{warned} warning{'' if warned == 1 else 's'}")
+        if self.failed_sources:
+            parts.append(f"{len(self.failed_sources)} source(s) failed")
         return ", ".join(parts) + f" ({self.chunks_embedded} chunks embedded)"
 
 
@@ -106,19 +127,7 @@ class _NoProgress:
         pass
 
 
-def _in_scope(key: str, entry: FileEntry, roots: list[Path], labels: list[str]) -> bool:
-    """Whether this run stands for the folder a document came from: the same folder here,
-    or the folder with the same label on another machine (an ingest job for replicas)."""
-    candidate = Path(entry.path)
-    if any(candidate == root or root in candidate.parents for root in roots):
-        return True
-    return any(
-        root.is_dir() and key.startswith(label + "/")
-        for root, label in zip(roots, labels, strict=True)
-    )
-
-
-def _records_for(found: Candidate, document: LoadedDocument) -> list[ChunkRecord]:
+def _records_for(doc_id: str, document: LoadedDocument) -> list[ChunkRecord]:
     meta = document.meta
     audience = meta.audience.value
     url = str(meta.url) if meta.url else None
@@ -129,14 +138,14 @@ def _records_for(found: Candidate, document: LoadedDocument) -> list[ChunkRecord
         seen[chunk.embed_text] = occurrence + 1
         records.append(
             ChunkRecord(
-                id=chunk_id(found.doc_id, audience, chunk.embed_text, occurrence),
-                doc_id=found.doc_id,
+                id=chunk_id(doc_id, audience, chunk.embed_text, occurrence),
+                doc_id=doc_id,
                 chunk_index=chunk.index,
                 title=document.title,
                 heading=chunk.heading,
                 text=chunk.text,
                 embed_text=chunk.embed_text,
-                source=url or found.doc_id,
+                source=url or doc_id,
                 url=url,
                 owner=meta.owner,
                 review_by=meta.review_by,
@@ -162,19 +171,22 @@ class _Scan:
 
 
 def _entry_for(
-    item: Candidate, sha: str, size: int, document: LoadedDocument, records
+    source: Source, item: Item, sha: str, size: int, document: LoadedDocument, records
 ) -> FileEntry:
     meta = document.meta
+    doc_id = source.doc_id(item)
     return FileEntry(
-        path=str(item.path),
-        doc_id=item.doc_id,
-        source_id=item.source_id,
+        path=source.path(item),
+        doc_id=doc_id,
+        source_id=source.key(item),
+        version=item.version,
+        restricted=item.meta.restricted,
         sha256=sha,
         size=size,
         title=document.title,
         doc_type=meta.type.value if meta.type else None,
         audience=meta.audience.value,
-        source=str(meta.url) if meta.url else item.doc_id,
+        source=str(meta.url) if meta.url else doc_id,
         owner=meta.owner,
         review_by=meta.review_by,
         modified=meta.modified,
@@ -187,33 +199,61 @@ def _entry_for(
     )
 
 
-def _ingest_file(
-    item: Candidate,
+def _with_source_meta(document: LoadedDocument, item: Item) -> LoadedDocument:
+    """The document's own header, completed by what its source says. The service's
+    restriction always wins: a page restricted there is staff-only whatever its text says."""
+    meta, said = document.meta, item.meta
+    update: dict[str, object] = {
+        "owner": meta.owner or said.owner,
+        "tags": list(dict.fromkeys([*meta.tags, *said.tags])),
+        "modified": said.modified or meta.modified,
+    }
+    if meta.url is None and item.link:
+        update["url"] = item.link
+    if said.restricted:
+        update["audience"] = Audience.COE_STAFF
+    title = (meta.title or said.title or document.title) if said.title else document.title
+    return replace(document, meta=meta.model_copy(update=update), title=title)
+
+
+def _same(old: FileEntry | None, source: Source, item: Item) -> bool:
+    return (
+        old is not None
+        and old.doc_id == source.doc_id(item)
+        and old.reader == READER_VERSION
+        and old.restricted == item.meta.restricted
+    )
+
+
+def _ingest_item(
+    source: Source,
+    item: Item,
     old: FileEntry | None,
     scan: _Scan,
     max_bytes: int,
     parser: ParserSandbox,
 ) -> FileResult:
-    if item.refusal is not None:
-        raise RefusedError(item.refusal)
+    key = source.key(item)
+    shown = item.label
+    if item.version is not None and _same(old, source, item):
+        assert old is not None
+        if old.version == item.version:  # not even fetched
+            scan.manifest.files[key] = old.model_copy(update={"source_id": key})
+            return FileResult(shown, Outcome.UNCHANGED)
     # Read once, bounded; the hash and the parse both use these bytes.
-    data = read_below(item.root, item.parts, max_bytes)
+    data = source.load(item, max_bytes)
     sha = hashlib.sha256(data).hexdigest()
-    key = item.source_id
-    if (
-        old is not None
-        and old.sha256 == sha
-        and old.doc_id == item.doc_id
-        and old.reader == READER_VERSION
-    ):
-        scan.manifest.files[key] = old.model_copy(update={"source_id": key})
-        return FileResult(str(item.path), Outcome.UNCHANGED)
-    document = parse_document(item.path, item.suffix, data, parser)
-    records = _records_for(item, document)
+    if _same(old, source, item) and old is not None and old.sha256 == sha:
+        scan.manifest.files[key] = old.model_copy(
+            update={"source_id": key, "version": item.version}
+        )
+        return FileResult(shown, Outcome.UNCHANGED)
+    document = _with_source_meta(parse_document(Path(shown), item.suffix, data, parser), item)
+    records = _records_for(source.doc_id(item), document)
     scan.fresh[key] = records
-    scan.manifest.files[key] = _entry_for(item, sha, len(data), document, records)
+    scan.manifest.files[key] = _entry_for(source, item, sha, len(data), document, records)
     outcome = Outcome.ADDED if old is None else Outcome.UPDATED
-    return FileResult(str(item.path), outcome, notes=document.notes, quality=document.quality)
+    return FileResult(shown, outcome, notes=document.notes, quality=document.quality)
 
 
 def _failure_reason(error: Exception) -> tuple[str, bool]:
@@ -228,7 +268,7 @@ def _failure_reason(error: Exception) -> tuple[str, bool]:
 
 
 def _scan(
-    found: list[Candidate],
+    sources: list[Source],
     previous: Manifest,
     report: IngestReport,
     max_bytes: int,
@@ -237,24 +277,54 @@ def _scan(
 ) -> _Scan:
     scan = _Scan(Manifest(generation=previous.generation, files={}))
     with ParserSandbox(limits, on_start=lambda: _note("starting the document parser")) as parser:
-        for item in found:
-            key = item.source_id
+        for source in sources:
+            _scan_source(source, previous, scan, report, max_bytes, parser, ahead)
+    return scan
+
+
+def _scan_source(
+    source: Source,
+    previous: Manifest,
+    scan: _Scan,
+    report: IngestReport,
+    max_bytes: int,
+    parser: ParserSandbox,
+    ahead: EmbedAhead,
+) -> None:
+    listed = 0
+    try:
+        for item in source.items():
+            listed += 1
+            key = source.key(item)
+            if key in scan.seen:
+                continue  # listed twice (a folder named twice): read once
             scan.seen.add(key)
             old = previous.files.get(key)
             try:
-                result = _ingest_file(item, old, scan, max_bytes, parser)
-            except Exception as error:  # one bad file is reported; it never ends the run
+                result = _ingest_item(source, item, old, scan, max_bytes, parser)
+            except SourceError:
+                raise
+            except Exception as error:  # one bad item is reported; it never ends the run
                 reason, keep_old = _failure_reason(error)
                 if old is not None and keep_old:
                     scan.manifest.files[key] = old
                     reason += " (the previously ingested version stays in the index)"
                 elif old is not None:
                     reason += " (its previously ingested version was removed from the index)"
-                report.results.append(FileResult(str(item.path), Outcome.FAILED, reason))
+                report.results.append(FileResult(item.label, Outcome.FAILED, reason))
                 continue
             report.results.append(result)
             ahead.add(scan.fresh.get(key, []))
-    return scan
+    except SourceError as error:
+        # The source's last good content stays searchable: every entry it owned is kept, and
+        # counted as seen so that the run does not remove it.
+        for key, old in previous.files.items():
+            if key not in scan.manifest.files and source.owns(key, old):
+                scan.manifest.files[key] = old
+                scan.seen.add(key)
+        report.sources.append(SourceResult(source.name, source.kind, listed, str(error)))
+        return
+    report.sources.append(SourceResult(source.name, source.kind, listed))
 
 
 def run_ingest(
@@ -271,8 +341,10 @@ def run_ingest(
     chroma_url: str | None = None,
     publish: Callable[[Path, str], object] | None = None,
     generation_floor: int = 0,
+    sources: list[Source] | None = None,
 ) -> IngestReport:
-    """Ingests the roots; `follow_symlinks` is "off" or "inside" (see ingest.discovery).
+    """Ingests the roots and `sources`; `follow_symlinks` is "off" or "inside" (see
+    ingest.discovery). An entry that none of this run's sources owns stays as it is.
 
     `rebuild` reads and embeds everything anew, beside the live index: readers keep the
     current generation until the new one is published, so a running server never notices.
@@ -283,8 +355,8 @@ def run_ingest(
     progress = progress or _NoProgress()
     limits = limits or ParseLimits()
     report = IngestReport()
-    scope = [Path(os.path.abspath(Path(r).expanduser())) for r in roots]
-    labels = root_labels(roots)
+    everything: list[Source] = [FolderSource(roots, follow_symlinks)] if roots else []
+    everything += sources or []
     data_dir = Path(data_dir)
     with ingest_lock(data_dir):
         discarded = None
@@ -296,13 +368,12 @@ def run_ingest(
         else:
             previous = read_manifest(data_dir)
             previous.files = previous.by_source()
-        found = discover(roots, follow_symlinks)
         # A shared cache is not set aside on a rebuild (other machines read it): embed anew.
         ahead = EmbedAhead(
             data_dir, chroma_url, embedder_factory, trust_cache=not (rebuild and chroma_url)
         )
         try:
-            scan = _scan(found, previous, report, max_bytes, limits, ahead)
+            scan = _scan(everything, previous, report, max_bytes, limits, ahead)
         except BaseException:
             ahead.abort()
             raise
@@ -311,7 +382,7 @@ def run_ingest(
         for key, old in previous.files.items():
             if key in scan.seen:
                 continue
-            if _in_scope(key, old, scope, labels):
+            if any(source.owns(key, old) for source in everything):
                 report.results.append(FileResult(old.path, Outcome.REMOVED))
             else:
                 manifest.files[key] = old  # ingested from another folder: not ours to drop

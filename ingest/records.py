@@ -38,6 +38,8 @@ class FileEntry(BaseModel):
     path: str  # absolute, on the machine that read it last
     doc_id: str
     source_id: str | None = None  # the manifest key (None: written before keys were source ids)
+    version: str | None = None  # the source's version of the item (None: compare the content)
+    restricted: bool = False  # the source said not everyone in the company may see it
     sha256: str
     size: int
     title: str
