@@ -23,3 +23,7 @@ class RefusedError(DocumentError):
     Unlike a broken document, whatever was indexed under this path before is dropped: it may
     have come from following the very link that is now refused.
     """
+
+
+class EmptyDocumentError(DocumentError):
+    """The document holds no text to index (an empty file, a page of child-page macros)."""

@@ -15,7 +15,7 @@ import numpy as np
 from ingest.checklists import parse_checklist
 from ingest.chunking import chunk_document
 from ingest.embed_ahead import EmbedAhead, note
-from ingest.errors import DocumentError, IndexCorruptError, RefusedError
+from ingest.errors import DocumentError, EmptyDocumentError, IndexCorruptError, RefusedError
 from ingest.frontmatter import Audience
 from ingest.index_store import (
     DIMENSION,
@@ -55,6 +55,7 @@ class FileResult:
     reason: str = ""
     notes: tuple[str, ...] = ()  # said about a file that was read; never a failure
     quality: Quality | None = None  # of the text taken from a file that was read
+    source: str = ""  # the name of the source it came from
 
     @property
     def warning(self) -> str | None:
@@ -225,6 +226,28 @@ def _same(old: FileEntry | None, source: Source, item: Item) -> bool:
     )
 
 
+def _record_empty(
+    source: Source, item: Item, sha: str, size: int, old: FileEntry | None, scan: _Scan
+) -> FileResult:
+    key = source.key(item)
+    scan.manifest.files[key] = FileEntry(
+        path=source.path(item),
+        doc_id=source.doc_id(item),
+        source_id=key,
+        version=item.version,
+        restricted=item.meta.restricted,
+        sha256=sha,
+        size=size,
+        title=item.meta.title or item.label,
+        audience=(Audience.COE_STAFF if item.meta.restricted else Audience.EVERYONE).value,
+        source=item.link or source.doc_id(item),
+        reader=READER_VERSION,
+        chunk_ids=[],
+    )
+    outcome = Outcome.ADDED if old is None else Outcome.UPDATED
+    return FileResult(item.label, outcome, notes=("no text to index (kept as an empty page)",))
+
+
 def _ingest_item(
     source: Source,
     item: Item,
@@ -248,7 +271,15 @@ def _ingest_item(
             update={"source_id": key, "version": item.version}
         )
         return FileResult(shown, Outcome.UNCHANGED)
-    document = _with_source_meta(parse_document(Path(shown), item.suffix, data, parser), item)
+    try:
+        parsed = parse_document(Path(shown), item.suffix, data, parser)
+    except EmptyDocumentError:
+        if source.kind == "folder":
+            raise
+        # A wiki's section page often holds only child-page or table-of-contents macros:
+        # recorded with no passages, so it is neither an error nor fetched again each sync.
+        return _record_empty(source, item, sha, len(data), old, scan)
+    document = _with_source_meta(parsed, item)
     records = _records_for(source.doc_id(item), document)
     scan.fresh[key] = records
     scan.manifest.files[key] = _entry_for(source, item, sha, len(data), document, records)
@@ -278,6 +309,8 @@ def _scan(
     scan = _Scan(Manifest(generation=previous.generation, files={}))
     with ParserSandbox(limits, on_start=lambda: _note("starting the document parser")) as parser:
         for source in sources:
+            if source.kind != "folder":
+                _note(f"reading source {source.name} ({source.kind})")
             _scan_source(source, previous, scan, report, max_bytes, parser, ahead)
     return scan
 
@@ -311,9 +344,11 @@ def _scan_source(
                     reason += " (the previously ingested version stays in the index)"
                 elif old is not None:
                     reason += " (its previously ingested version was removed from the index)"
-                report.results.append(FileResult(item.label, Outcome.FAILED, reason))
+                report.results.append(
+                    FileResult(item.label, Outcome.FAILED, reason, source=source.name)
+                )
                 continue
-            report.results.append(result)
+            report.results.append(replace(result, source=source.name))
             ahead.add(scan.fresh.get(key, []))
     except SourceError as error:
         # The source's last good content stays searchable: every entry it owned is kept, and
@@ -382,8 +417,9 @@ def run_ingest(
         for key, old in previous.files.items():
             if key in scan.seen:
                 continue
-            if any(source.owns(key, old) for source in everything):
-                report.results.append(FileResult(old.path, Outcome.REMOVED))
+            owner = next((source for source in everything if source.owns(key, old)), None)
+            if owner is not None:
+                report.results.append(FileResult(old.path, Outcome.REMOVED, source=owner.name))
             else:
                 manifest.files[key] = old  # ingested from another folder: not ours to drop
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ingest import SUPPORTED_SUFFIXES
-from ingest.errors import DocumentError
+from ingest.errors import DocumentError, EmptyDocumentError
 from ingest.frontmatter import FrontMatter, Header, read_header, split_front_matter
 from ingest.parsers import Extracted, decode_text
 from ingest.quality import Quality, measure
@@ -88,7 +88,7 @@ def _finish(
 ) -> LoadedDocument:
     body = body.strip()
     if not re.search(r"\w", body):
-        raise DocumentError("document has no text to index")
+        raise EmptyDocumentError("document has no text to index")
     meta = header.meta
     title = meta.title or found_title or _first_heading(body) or readable_name(path.stem)
     return LoadedDocument(
@@ -127,7 +127,7 @@ def parse_document(
             f"(supported: {', '.join(SUPPORTED_SUFFIXES)})"
         )
     if not data.strip():
-        raise DocumentError("file is empty")
+        raise EmptyDocumentError("file is empty")
     if suffix in TEXT_SUFFIXES:
         return _read_text(path, data)
     extracted = parser.parse(_kind(suffix), data)
