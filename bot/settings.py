@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     knowledge_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, validation_alias="COE_KNOWLEDGE_DIRS"
     )
+    # Confluence, Google Drive, Notion, Git and folders, one entry each (README "Sources").
+    sources_file: Path | None = Field(default=None, validation_alias="COE_SOURCES_FILE")
+    # `coe serve` syncs the sources this often (one replica at a time); unset: never.
+    sync_every_min: float | None = Field(default=None, gt=0, validation_alias="COE_SYNC_EVERY_MIN")
     max_file_mb: float = Field(default=10.0, gt=0, validation_alias="COE_MAX_FILE_MB")
     # Links in a knowledge folder could publish any file the server can read: off by default.
     follow_symlinks: Literal["off", "inside"] = Field(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from bot.container import Services
     from bot.settings import Settings
+    from ingest.sources.base import Source
 
 app = typer.Typer(
     help="CoE Assistant: grounded answers from the AI CoE knowledge base.",
@@ -204,12 +205,33 @@ def _warn(what: str, error: Exception) -> None:
     err.print(f"[yellow]{what}:[/] {escape(str(error))}")
 
 
+def _configured_sources(settings: Settings, only: str | None = None) -> list[Source]:
+    """The sources of COE_SOURCES_FILE (or the one named `only`); exits on a bad file."""
+    from ingest.sources.config import SourcesFileError, build_source, load_sources_file
+
+    assert settings.sources_file is not None
+    try:
+        listed = load_sources_file(settings.sources_file)
+        entries = [listed.named(only)] if only else listed.sources
+    except SourcesFileError as error:
+        raise _fail(str(error)) from None
+    return [build_source(entry, settings.data_dir) for entry in entries]
+
+
+def _knowledge(settings: Settings) -> tuple[list[Path], list[Source]]:
+    """What to ingest when no path is given: the sources file's entries, else the folders."""
+    if settings.sources_file is not None:
+        return [], _configured_sources(settings)
+    return list(settings.knowledge_paths), []
+
+
 def _run_ingest(
     settings: Settings,
     paths: list[Path],
     rebuild: bool = False,
     services: Services | None = None,
     wait_if_busy: bool = False,
+    sources: list[Source] | None = None,
 ):
     """`wait_if_busy`: when another ingest is publishing to the shared index, wait for its
     generation instead of failing (a replica starting on an empty index)."""
@@ -237,6 +259,7 @@ def _run_ingest(
                 chroma_url=settings.chroma_url,
                 publish=shared.publish if shared is not None else None,
                 generation_floor=floor,
+                sources=sources,
             )
             progress.stop()
             if report.generation and not report.published:
@@ -286,8 +309,9 @@ def ingest(
 ) -> None:
     """Index documents (md, txt, html, pdf, docx); unchanged files are skipped."""
     settings = _settings(data_dir)
-    report = _run_ingest(settings, list(paths or settings.knowledge_paths), rebuild=rebuild)
-    if report.failed:
+    roots, sources = (list(paths), []) if paths else _knowledge(settings)
+    report = _run_ingest(settings, roots, rebuild=rebuild, sources=sources)
+    if report.failed or report.failed_sources:
         raise typer.Exit(1)
 
 
@@ -300,10 +324,12 @@ def _service(settings: Settings, services: Services | None = None):
     if shared is not None:
         if not _follow_shared(settings, shared):
             err.print("[dim]No index published yet: ingesting the knowledge base first…[/dim]")
-            _run_ingest(settings, settings.knowledge_paths, services=services, wait_if_busy=True)
+            roots, sources = _knowledge(settings)
+            _run_ingest(settings, roots, services=services, wait_if_busy=True, sources=sources)
     elif current_generation(settings.data_dir) is None:
         err.print("[dim]No index yet: ingesting the knowledge base first (one time only)…[/dim]")
-        _run_ingest(settings, settings.knowledge_paths, services=services)
+        roots, sources = _knowledge(settings)
+        _run_ingest(settings, roots, services=services, sources=sources)
     service = (services or build(settings)).answers
     try:
         service.index  # noqa: B018 - opens the index now so damage is reported up front
@@ -536,6 +562,8 @@ def serve(
         services.store  # noqa: B018 - opens and migrates the database now, to report problems
     except Exception as error:  # OperationalError, a bad URL…: say what to fix, no traceback
         raise _fail(_database_problem(settings, error)) from None
+    if settings.sync_every_min is not None:
+        _knowledge(settings)  # a broken sources file stops the start, with its message
     service = _service(settings, services)
     service.warm_up()  # load the model before the first question, not during it
     if service.writer is not None:
@@ -555,6 +583,8 @@ def serve(
         import threading
 
         services.shared_index.follow(settings.index_sync_s, threading.Event())
+    if settings.sync_every_min is not None:
+        _start_source_sync(settings, services, settings.sync_every_min * 60)
     if settings.socket_mode:
         err.print("CoE Assistant is connecting to Slack in Socket Mode…")
         if not serve_socket_mode(
@@ -576,6 +606,44 @@ def serve(
 
             logging.shutdown()
             os._exit(0)
+
+
+SOURCE_SYNC_JOB = "source-sync"
+
+
+def _start_source_sync(settings: Settings, services: Services, every_s: float) -> None:
+    """Syncs the sources every `every_s`, on whichever replica claims the job first: with
+    several replicas (sharing the index through COE_CHROMA_URL) each period syncs once."""
+    import logging
+    import threading
+    import time
+
+    log = logging.getLogger("bot.sources")
+
+    def job() -> None:
+        log.info("source sync started")
+        try:
+            roots, sources = _knowledge(settings)
+            report = _run_ingest(settings, roots, services=services, sources=sources)
+        except typer.Exit:
+            log.warning("source sync failed; the index stays as it was (see the error above)")
+            return
+        if report is None:
+            return
+        for source in report.failed_sources:
+            log.warning("source %s failed, its last content is kept: %s", source.name, source.error)
+        log.info("source sync finished: %s", report.summary())
+
+    def loop() -> None:
+        while True:
+            try:
+                # A sync may take long: the lease covers it, and lapses for a replica that dies.
+                services.claims.run_if_due(SOURCE_SYNC_JOB, every_s, job, max(3600.0, every_s))
+            except Exception as error:  # the database may be down: try again next round
+                log.warning("source sync could not be scheduled: %s", _first_line(error))
+            time.sleep(min(30.0, every_s / 4))
+
+    threading.Thread(target=loop, name="coe-source-sync", daemon=True).start()
 
 
 def _database_problem(settings: Settings, error: Exception) -> str:
@@ -671,10 +739,13 @@ app.add_typer(requests_app, name="requests")
 
 from bot.cli.checklists import app as checklists_app  # noqa: E402
 from bot.cli.llm import app as llm_app  # noqa: E402
+from bot.cli.sources import app as sources_app  # noqa: E402
 
 app.add_typer(llm_app, name="llm")
 
 app.add_typer(checklists_app, name="checklists")
+
+app.add_typer(sources_app, name="sources")
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

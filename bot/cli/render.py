@@ -104,3 +104,21 @@ def print_ingest_report(console: Console, report: IngestReport) -> None:
     console.print(
         f"[{style}]Ingest: {report.summary()}; index holds {report.chunks_total} chunks[/{style}]"
     )
+
+
+def print_source_summary(console: Console, report: IngestReport) -> None:
+    """One row per source: what was listed, what changed, and why a source failed."""
+    from rich.table import Table
+
+    table = Table("source", "type", "listed", *(o.value for o in Outcome), "status")
+    for source in report.sources:
+        mine = [r for r in report.results if r.source == source.name]
+        counts = [str(sum(1 for r in mine if r.outcome is o)) for o in Outcome]
+        if source.failed:
+            status = f"[red]failed: {escape(source.error or '')}[/red] (last content kept)"
+        elif any(r.outcome is Outcome.FAILED for r in mine):
+            status = "[yellow]some documents failed[/yellow]"
+        else:
+            status = "[green]ok[/green]"
+        table.add_row(escape(source.name), source.kind, str(source.listed), *counts, status)
+    console.print(table)
