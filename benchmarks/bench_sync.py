@@ -102,7 +102,32 @@ def notion(pages: int, rng: random.Random, pool: list[str]) -> Site:
     )
 
 
-SITES = {"confluence": confluence, "notion": notion}
+def gdrive(pages: int, rng: random.Random, pool: list[str]) -> Site:
+    from ingest.sources.gdrive import GDriveConfig, GDriveSource
+    from tests.gdrive_double import DriveDouble
+
+    double = DriveDouble("acme.com").start()
+    key = double.key_file(Path(tempfile.mkdtemp()) / "key.json")
+    folder = double.add_folder("Knowledge base")
+    ids = [
+        double.add_doc(
+            f"Page {n}", "".join(f"<p>{p}</p>" for p in _paragraphs(rng, pool, 2)), folder
+        )
+        for n in range(pages)
+    ]
+    config = GDriveConfig(
+        type="gdrive", name="drive", folder_id=folder, domain="acme.com", api_url=double.url
+    )
+    return Site(
+        GDriveSource(config, {"GOOGLE_APPLICATION_CREDENTIALS": str(key)}),
+        lambda n: double.edit(ids[n], f"<p>{_paragraphs(rng, pool, 1)[0]}</p>"),
+        lambda: len(double.log),
+        lambda: len(double.requests("export", "media")),
+        double.stop,
+    )
+
+
+SITES = {"confluence": confluence, "gdrive": gdrive, "notion": notion}
 
 
 def _timed(data: Path, source: Source) -> tuple[float, IngestReport]:
