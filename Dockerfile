@@ -9,7 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRANSFORMERS_OFFLINE=1 \
     COE_DATA_DIR=/data
 
-RUN useradd --create-home --uid 10001 coe
+# git: for `type: git` sources (sources.yaml), which clone with the real git.
+RUN apt-get update && apt-get install -y --no-install-recommends git \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 coe
 WORKDIR /app
 
 # CPU build of torch from PyTorch's CPU index; the default index would bring CUDA (GBs).

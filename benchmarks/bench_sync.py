@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,6 +43,8 @@ def _paragraphs(rng: random.Random, pool: list[str], count: int) -> list[str]:
 @dataclass
 class Site:
     source: Source
+    entry: dict  # the source's sources.yaml entry
+    env: dict[str, str]  # the secrets it names
     edit: Callable[[int], None]  # edits the n-th page
     requests: Callable[[], int]  # requests served so far
     content_requests: Callable[[], int]  # requests that fetched a page's content
@@ -70,6 +75,8 @@ def confluence(pages: int, rng: random.Random, pool: list[str]) -> Site:
     )
     return Site(
         ConfluenceSource(config, {"TOKEN": TOKEN}),
+        config.model_dump(exclude_none=True),
+        {"TOKEN": TOKEN},
         lambda n: double.edit(ids[n], f"<p>{_paragraphs(rng, pool, 1)[0]}</p>"),
         lambda: len(double.requests),
         lambda: len(double.body_requests()),
@@ -95,6 +102,8 @@ def notion(pages: int, rng: random.Random, pool: list[str]) -> Site:
     config = NotionConfig(type="notion", name="notion", database=database, api_url=double.url)
     return Site(
         NotionSource(config, {"NOTION_TOKEN": double.token}),
+        config.model_dump(exclude_none=True),
+        {"NOTION_TOKEN": double.token},
         lambda n: double.edit(ids[n], [paragraph(_paragraphs(rng, pool, 1)[0])]),
         lambda: len(double.requests),
         lambda: sum(1 for r in double.requests if "/blocks/" in r.path),
@@ -120,6 +129,8 @@ def gdrive(pages: int, rng: random.Random, pool: list[str]) -> Site:
     )
     return Site(
         GDriveSource(config, {"GOOGLE_APPLICATION_CREDENTIALS": str(key)}),
+        config.model_dump(exclude_none=True),
+        {"GOOGLE_APPLICATION_CREDENTIALS": str(key)},
         lambda n: double.edit(ids[n], f"<p>{_paragraphs(rng, pool, 1)[0]}</p>"),
         lambda: len(double.log),
         lambda: len(double.requests("export", "media")),
@@ -134,6 +145,21 @@ def _timed(data: Path, source: Source) -> tuple[float, IngestReport]:
     started = time.perf_counter()
     report = run_ingest([], data, 10_000_000, sources=[source])
     return time.perf_counter() - started, report
+
+
+def _command(folder: Path, site: Site) -> float:
+    """`coe sources sync` as an operator runs it, in a fresh process: imports, model load, the
+    quote vectors and the answer rule fitted to the new index included."""
+    sources = Path(folder) / "sources.yaml"
+    sources.write_text(json.dumps({"sources": [site.entry]}, default=str), encoding="utf-8")
+    env = {**os.environ, **site.env, "COE_SOURCES_FILE": str(sources), "HF_HUB_OFFLINE": "1"}
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "sources", "sync", "--data-dir",
+         str(Path(folder) / "command-data")],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    return round(time.perf_counter() - started, 2)
 
 
 def measure(kind: str, pages: int) -> dict:
@@ -157,7 +183,11 @@ def measure(kind: str, pages: int) -> dict:
                     "chunks_embedded": report.chunks_embedded,
                     "summary": report.summary(),
                 }
-            return {"connector": kind, "pages": pages, **rows}
+            commands = {
+                "first": _command(Path(folder), site),
+                "no-op": _command(Path(folder), site),
+            }
+            return {"connector": kind, "pages": pages, **rows, "command": commands}
     finally:
         site.stop()
 

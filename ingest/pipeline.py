@@ -305,13 +305,14 @@ def _scan(
     max_bytes: int,
     limits: ParseLimits,
     ahead: EmbedAhead,
+    on_item: Callable[[str, str], object] | None = None,
 ) -> _Scan:
     scan = _Scan(Manifest(generation=previous.generation, files={}))
     with ParserSandbox(limits, on_start=lambda: _note("starting the document parser")) as parser:
         for source in sources:
             if source.kind != "folder":
                 _note(f"reading source {source.name} ({source.kind})")
-            _scan_source(source, previous, scan, report, max_bytes, parser, ahead)
+            _scan_source(source, previous, scan, report, max_bytes, parser, ahead, on_item)
     return scan
 
 
@@ -323,11 +324,14 @@ def _scan_source(
     max_bytes: int,
     parser: ParserSandbox,
     ahead: EmbedAhead,
+    on_item: Callable[[str, str], object] | None = None,
 ) -> None:
     listed = 0
     try:
         for item in source.items():
             listed += 1
+            if on_item is not None:
+                on_item(source.name, item.label)
             key = source.key(item)
             if key in scan.seen:
                 continue  # listed twice (a folder named twice): read once
@@ -377,9 +381,11 @@ def run_ingest(
     publish: Callable[[Path, str], object] | None = None,
     generation_floor: int = 0,
     sources: list[Source] | None = None,
+    on_item: Callable[[str, str], object] | None = None,
 ) -> IngestReport:
     """Ingests the roots and `sources`; `follow_symlinks` is "off" or "inside" (see
     ingest.discovery). An entry that none of this run's sources owns stays as it is.
+    `on_item(source name, item)` is told of each item as it is read (a progress display).
 
     `rebuild` reads and embeds everything anew, beside the live index: readers keep the
     current generation until the new one is published, so a running server never notices.
@@ -408,7 +414,7 @@ def run_ingest(
             data_dir, chroma_url, embedder_factory, trust_cache=not (rebuild and chroma_url)
         )
         try:
-            scan = _scan(everything, previous, report, max_bytes, limits, ahead)
+            scan = _scan(everything, previous, report, max_bytes, limits, ahead, on_item)
         except BaseException:
             ahead.abort()
             raise

@@ -18,6 +18,7 @@ from ingest.errors import IndexCorruptError, IndexMissingError, IngestBusyError
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
+    from rich.status import Status
 
     from bot.container import Services
     from bot.settings import Settings
@@ -69,8 +70,30 @@ class _RichProgress:
         self._what = what
         self._bar: Progress | None = None
         self._task: TaskID | None = None
+        self._status: Status | None = None
+        self._read = 0
+
+    def reading(self, source: str, item: str) -> None:
+        """A spinner naming the item being read, while a sync reads a slow service."""
+        from rich.markup import escape
+
+        self._read += 1
+        text = f"[dim]{escape(source)}: {self._read} read, now {escape(item[:80])}[/dim]"
+        if self._status is None:
+            if not self._console.is_terminal:
+                return  # logs and pipes get the summary, not a line per document
+            self._status = self._console.status(text)
+            self._status.start()
+        else:
+            self._status.update(text)
+
+    def _stop_reading(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
     def start(self, total: int) -> None:
+        self._stop_reading()
         if total < PROGRESS_FROM_CHUNKS:
             return
         from rich.progress import (
@@ -98,6 +121,7 @@ class _RichProgress:
             self._bar.advance(self._task, amount)
 
     def stop(self) -> None:
+        self._stop_reading()
         if self._bar is not None:
             self._bar.stop()
 
@@ -260,6 +284,7 @@ def _run_ingest(
                 publish=shared.publish if shared is not None else None,
                 generation_floor=floor,
                 sources=sources,
+                on_item=progress.reading,
             )
             progress.stop()
             if report.generation and not report.published:
