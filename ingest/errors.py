@@ -27,3 +27,7 @@ class RefusedError(DocumentError):
 
 class EmptyDocumentError(DocumentError):
     """The document holds no text to index (an empty file, a page of child-page macros)."""
+
+
+class RebuildRefusedError(Exception):
+    """A rebuild was not published because a source failed (it would have lost its content)."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +16,13 @@ import numpy as np
 from ingest.checklists import parse_checklist
 from ingest.chunking import chunk_document
 from ingest.embed_ahead import EmbedAhead, note
-from ingest.errors import DocumentError, EmptyDocumentError, IndexCorruptError, RefusedError
+from ingest.errors import (
+    DocumentError,
+    EmptyDocumentError,
+    IndexCorruptError,
+    RebuildRefusedError,
+    RefusedError,
+)
 from ingest.frontmatter import Audience
 from ingest.index_store import (
     DIMENSION,
@@ -182,6 +189,7 @@ def _entry_for(
         source_id=source.key(item),
         version=item.version,
         restricted=item.meta.restricted,
+        described=_described(source, item),
         sha256=sha,
         size=size,
         title=document.title,
@@ -217,12 +225,25 @@ def _with_source_meta(document: LoadedDocument, item: Item) -> LoadedDocument:
     return replace(document, meta=meta.model_copy(update=update), title=title)
 
 
+def _described(source: Source, item: Item) -> str | None:
+    """A digest of what the service says about an item besides its content: a page renamed,
+    relabelled or moved may keep its bytes (and, for labels, its version), yet its title,
+    tags and link are indexed with it. None for folders: their files describe themselves."""
+    if source.kind == "folder":
+        return None
+    meta = item.meta
+    said = [item.link, meta.title, meta.owner, list(meta.tags), str(meta.modified)]
+    return hashlib.sha256(json.dumps(said).encode()).hexdigest()[:16]
+
+
 def _same(old: FileEntry | None, source: Source, item: Item) -> bool:
+    """Whether the indexed entry still stands for the item, whatever its content."""
     return (
         old is not None
         and old.doc_id == source.doc_id(item)
         and old.reader == READER_VERSION
         and old.restricted == item.meta.restricted
+        and old.described == _described(source, item)
     )
 
 
@@ -236,6 +257,7 @@ def _record_empty(
         source_id=key,
         version=item.version,
         restricted=item.meta.restricted,
+        described=_described(source, item),
         sha256=sha,
         size=size,
         title=item.meta.title or item.label,
@@ -316,6 +338,24 @@ def _scan(
     return scan
 
 
+def _listing(source: Source) -> Iterator[Item]:
+    """The source's items; whatever goes wrong while listing fails that source, not the run
+    (a proxy's login page instead of JSON, a library's own exception type, a git timeout)."""
+    items = iter(source.items())
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        except SourceError:
+            raise
+        except Exception as error:
+            raise SourceError(
+                f"unexpected error while listing ({type(error).__name__}: {error})"
+            ) from error
+        yield item
+
+
 def _scan_source(
     source: Source,
     previous: Manifest,
@@ -328,7 +368,7 @@ def _scan_source(
 ) -> None:
     listed = 0
     try:
-        for item in source.items():
+        for item in _listing(source):
             listed += 1
             if on_item is not None:
                 on_item(source.name, item.label)
@@ -382,10 +422,13 @@ def run_ingest(
     generation_floor: int = 0,
     sources: list[Source] | None = None,
     on_item: Callable[[str, str], object] | None = None,
+    complete: bool = False,
 ) -> IngestReport:
     """Ingests the roots and `sources`; `follow_symlinks` is "off" or "inside" (see
     ingest.discovery). An entry that none of this run's sources owns stays as it is.
     `on_item(source name, item)` is told of each item as it is read (a progress display).
+    `complete`: these are all the sources there are (the whole sources file), so an entry
+    none of them owns is removed: it came from a source taken out of the file.
 
     `rebuild` reads and embeds everything anew, beside the live index: readers keep the
     current generation until the new one is published, so a running server never notices.
@@ -419,6 +462,15 @@ def run_ingest(
             ahead.abort()
             raise
         manifest, fresh = scan.manifest, scan.fresh
+        if rebuild and report.failed_sources:
+            # A rebuild starts from nothing: publishing it would drop what the failed sources
+            # had indexed. The current index stays.
+            ahead.abort()
+            failed = "; ".join(f"{s.name}: {s.error}" for s in report.failed_sources)
+            raise RebuildRefusedError(
+                f"the rebuild was not published, because a source failed ({failed}); "
+                "the current index stays in use"
+            )
 
         for key, old in previous.files.items():
             if key in scan.seen:
@@ -426,6 +478,9 @@ def run_ingest(
             owner = next((source for source in everything if source.owns(key, old)), None)
             if owner is not None:
                 report.results.append(FileResult(old.path, Outcome.REMOVED, source=owner.name))
+            elif complete:
+                # Its source was removed from (or renamed in) the sources file.
+                report.results.append(FileResult(old.path, Outcome.REMOVED, source="(gone)"))
             else:
                 manifest.files[key] = old  # ingested from another folder: not ours to drop
 

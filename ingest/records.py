@@ -40,6 +40,7 @@ class FileEntry(BaseModel):
     source_id: str | None = None  # the manifest key (None: written before keys were source ids)
     version: str | None = None  # the source's version of the item (None: compare the content)
     restricted: bool = False  # the source said not everyone in the company may see it
+    described: str | None = None  # digest of the source's title, tags, owner, link (pipeline)
     sha256: str
     size: int
     title: str

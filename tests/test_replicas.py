@@ -13,25 +13,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 
-import psycopg
 import pytest
 
-from tests.conftest import POSTGRES_ADMIN, REPO, doc, wait_until
+from tests.conftest import REPO, doc, wait_until
 from tests.serve_process import ServeProcess
 from tests.slack_harness import mention
-
-
-@pytest.fixture()
-def fresh_postgres():
-    """A database nobody has migrated yet."""
-    name = f"coe_replicas_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture()

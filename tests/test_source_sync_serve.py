@@ -1,11 +1,14 @@
 """`coe serve` syncs the sources on a schedule (COE_SYNC_EVERY_MIN), once per period however
-many replicas run: the job is claimed in the shared database."""
+many replicas share the index (PostgreSQL and a Chroma server): the job is claimed in the
+database, and every replica follows the generation the sync published."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -35,7 +38,16 @@ def _finished(servers: list[ServeProcess]) -> list[str]:
     ]
 
 
-def test_two_replicas_sync_once_a_period_and_pick_up_a_new_commit(double, tmp_path: Path):
+def _generation(server: ServeProcess) -> float | None:
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found = re.search(r"^coe_index_generation ([0-9.e+]+)$", text, re.M)
+    return float(found.group(1)) if found else None
+
+
+def test_two_replicas_sync_once_a_period_and_pick_up_a_new_commit(
+    double, fresh_postgres, chroma, tmp_path: Path
+):
     repo = Repo(tmp_path)
     repo.commit("first", {"rota.md": doc("Rota", "The rota changes every second Thursday.")})
     sources = tmp_path / "sources.yaml"
@@ -46,7 +58,9 @@ def test_two_replicas_sync_once_a_period_and_pick_up_a_new_commit(double, tmp_pa
         encoding="utf-8",
     )
     env = {
-        "COE_DATABASE_URL": f"sqlite:///{tmp_path}/coe.db",
+        "COE_DATABASE_URL": fresh_postgres,
+        "COE_CHROMA_URL": chroma.url,
+        "COE_INDEX_SYNC_S": "1",
         "COE_SOURCES_FILE": str(sources),
         "COE_SYNC_EVERY_MIN": str(PERIOD_S / 60),
         "COE_LOG_FORMAT": "json",
@@ -66,8 +80,11 @@ def test_two_replicas_sync_once_a_period_and_pick_up_a_new_commit(double, tmp_pa
             server.start()
         wait_until(lambda: len(_finished(servers)) >= 3, timeout=90)
 
+        before = _generation(servers[0])
         repo.commit("rota moves", {"rota.md": doc("Rota", "The rota changes every Monday.")})
         wait_until(lambda: any("1 updated" in m for m in _finished(servers)), timeout=60)
+        # Synced once, on one replica: both answer from what it published.
+        wait_until(lambda: all(_generation(s) != before for s in servers), timeout=60)
         time.sleep(PERIOD_S)
 
     starts = sorted(t for server in servers for t in _events(server, "source sync started"))

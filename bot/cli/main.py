@@ -14,7 +14,12 @@ from rich.markup import escape
 # Only what declaring the commands needs is imported here: `coe --help` and `coe requests …`
 # must not pay for settings (pydantic), the database or the answering stack. Each command
 # imports its own. ingest.errors is plain exception classes.
-from ingest.errors import IndexCorruptError, IndexMissingError, IngestBusyError
+from ingest.errors import (
+    IndexCorruptError,
+    IndexMissingError,
+    IngestBusyError,
+    RebuildRefusedError,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -256,6 +261,7 @@ def _run_ingest(
     services: Services | None = None,
     wait_if_busy: bool = False,
     sources: list[Source] | None = None,
+    complete: bool | None = None,
 ):
     """`wait_if_busy`: when another ingest is publishing to the shared index, wait for its
     generation instead of failing (a replica starting on an empty index)."""
@@ -285,6 +291,10 @@ def _run_ingest(
                 generation_floor=floor,
                 sources=sources,
                 on_item=progress.reading,
+                # Every source of the file: what none of them owns left the file.
+                complete=(not paths and settings.sources_file is not None)
+                if complete is None
+                else complete,
             )
             progress.stop()
             if report.generation and not report.published:
@@ -302,6 +312,8 @@ def _run_ingest(
         raise _fail(str(error)) from None
     except IndexCorruptError as error:
         raise _fail(f"{error}. Run `coe ingest --rebuild` to build the index again.") from None
+    except RebuildRefusedError as error:
+        raise _fail(str(error), code=1) from None
     except typer.Exit:
         raise
     except Exception as error:
@@ -636,6 +648,18 @@ def serve(
 SOURCE_SYNC_JOB = "source-sync"
 
 
+def _sync_job_name(settings: Settings, services: Services) -> str:
+    """One job for all replicas when they share the index (one sync serves them all); one
+    per data folder otherwise, since each replica then answers from its own index."""
+    if services.shared_index is not None:
+        return SOURCE_SYNC_JOB
+    import hashlib
+    import socket
+
+    here = f"{socket.gethostname()}:{settings.data_dir.resolve()}"
+    return f"{SOURCE_SYNC_JOB}@{hashlib.sha256(here.encode()).hexdigest()[:16]}"
+
+
 def _start_source_sync(settings: Settings, services: Services, every_s: float) -> None:
     """Syncs the sources every `every_s`, on whichever replica claims the job first: with
     several replicas (sharing the index through COE_CHROMA_URL) each period syncs once."""
@@ -644,6 +668,7 @@ def _start_source_sync(settings: Settings, services: Services, every_s: float) -
     import time
 
     log = logging.getLogger("bot.sources")
+    name = _sync_job_name(settings, services)
 
     def job() -> None:
         log.info("source sync started")
@@ -663,7 +688,7 @@ def _start_source_sync(settings: Settings, services: Services, every_s: float) -
         while True:
             try:
                 # A sync may take long: the lease covers it, and lapses for a replica that dies.
-                services.claims.run_if_due(SOURCE_SYNC_JOB, every_s, job, max(3600.0, every_s))
+                services.claims.run_if_due(name, every_s, job, max(3600.0, every_s))
             except Exception as error:  # the database may be down: try again next round
                 log.warning("source sync could not be scheduled: %s", _first_line(error))
             time.sleep(min(30.0, every_s / 4))

@@ -100,7 +100,13 @@ def print_ingest_report(console: Console, report: IngestReport) -> None:
             console.print(
                 f"[yellow]warning[/yellow] {escape(result.path)}: {escape(result.warning)}"
             )
-    style = "red" if report.failed else "yellow" if report.warned else "green"
+    for source in report.failed_sources:
+        console.print(
+            f"[red]source failed[/red] {escape(source.name)} ({source.kind}): "
+            f"{escape(source.error or '')} (its last synced content stays in the index)"
+        )
+    failed = report.failed or report.failed_sources
+    style = "red" if failed else "yellow" if report.warned else "green"
     console.print(
         f"[{style}]Ingest: {report.summary()}; index holds {report.chunks_total} chunks[/{style}]"
     )

@@ -127,7 +127,9 @@ def sync(
 
     settings = _settings(Path(data_dir) if data_dir else None)
     sources = [source for _n, _k, _w, source in _entries(settings, name)]
-    report = _run_ingest(settings, [], sources=sources)
+    report = _run_ingest(
+        settings, [], sources=sources, complete=name is None and settings.sources_file is not None
+    )
     if report is None:  # another replica's ingest published meanwhile
         return
     print_source_summary(out, report)

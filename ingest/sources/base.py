@@ -127,4 +127,6 @@ def check(source: Source) -> CheckResult:
         count = sum(1 for _ in source.items())
     except SourceError as error:
         return CheckResult(False, detail=str(error))
+    except Exception as error:  # a library's own exception: still a failed check, in words
+        return CheckResult(False, detail=f"unexpected error ({type(error).__name__}: {error})")
     return CheckResult(True, items=count)

@@ -30,7 +30,7 @@ from ingest.sources.base import SOURCE_NAME, Source
 from ingest.sources.confluence import ConfluenceConfig, ConfluenceSource
 from ingest.sources.folder import FolderSource
 from ingest.sources.gdrive import GDriveConfig, GDriveSource
-from ingest.sources.git import GitConfig, GitSource
+from ingest.sources.git import GitConfig, GitSource, without_password
 from ingest.sources.notion import NotionConfig, NotionSource
 
 
@@ -126,9 +126,17 @@ def build_source(
     """The source an entry describes; nothing is contacted until it is listed."""
     environ = os.environ if environ is None else environ
     if isinstance(entry, FolderConfig):
-        return FolderSource([entry.path.expanduser()], entry.follow_symlinks, name=entry.name)
+        # Keyed `<source name>/<path below the folder>` like every other source: unique, and
+        # the same wherever the folder is mounted.
+        return FolderSource(
+            [entry.path.expanduser()],
+            entry.follow_symlinks,
+            name=entry.name,
+            labels=[entry.name],
+            strict=True,
+        )
     if isinstance(entry, GitConfig):
-        return GitSource(entry, Path(data_dir) / "sources" / f"{entry.name}.git")
+        return GitSource(entry, Path(data_dir) / "sources" / f"{entry.name}.git", environ)
     if isinstance(entry, ConfluenceConfig):
         return ConfluenceSource(entry, environ)
     if isinstance(entry, GDriveConfig):
@@ -142,7 +150,7 @@ def describe(entry: SourceConfig) -> str:
         return str(entry.path)
     if isinstance(entry, GitConfig):
         below = f" /{entry.path.strip('/')}" if entry.path.strip("/") else ""
-        return f"{entry.url} ({entry.branch}){below}"
+        return f"{without_password(entry.url)} ({entry.branch}){below}"
     if isinstance(entry, ConfluenceConfig):
         return f"{entry.url} spaces {', '.join(entry.spaces)}"
     if isinstance(entry, GDriveConfig):
