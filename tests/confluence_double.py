@@ -17,6 +17,15 @@ Every request is logged (`requests`). Faults:
     double.rate_limit(None)                 # 429 for ever
     double.page_size = 2                    # the server's cap on `limit`
     double.vanish_after_listing(page_id)    # deleted as soon as a listing has shown it
+    double.unavailable(2, status=503)       # the next two requests get 503, then normal
+    double.fail_body(page_id, "close")      # that page's body: connection closed, every time
+    double.fail_body(page_id, 503)          # ... or that status, every time
+    double.hide_restriction(page_id, "group")           # its listing lacks restrictions' group
+    double.hide_restriction(page_id, "group", "results")  # ... or the group's results list
+    double.login_page = True                # every request: 200 with a proxy's HTML login page
+
+A listing asked to expand both read-restriction lists (user and group) always carries both,
+as `{"results": [...], ...}`, empty when nobody is named.
 """
 
 from __future__ import annotations
@@ -36,6 +45,10 @@ USERNAME = "coe-bot@acme.example"
 TOKEN = "atlassian-test-token-7f3a"
 MAX_LIMIT = 200
 SEARCH = "/rest/api/content/search"
+LOGIN_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sign in - Acme SSO</title></head>"
+    b"<body><form action='/login'><input name='user'><input type='password'></form></body></html>"
+)
 
 
 @dataclass
@@ -85,6 +98,10 @@ class ConfluenceDouble:
         self._limited: int | None = 0  # 429s left to give; None: for ever
         self._retry_after: str | None = None
         self._vanishing: set[str] = set()
+        self._unavailable: tuple[int, int] = (0, 503)  # (requests left, status)
+        self._failing: dict[str, str | int] = {}  # page id → "close" or a status
+        self._hidden: dict[str, tuple[str, str]] = {}  # page id → (user|group, key|results)
+        self.login_page = False
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()
         double = self
@@ -94,7 +111,11 @@ class ConfluenceDouble:
                 pass
 
             def do_GET(self) -> None:
-                status, headers, body = double._answer(self.path, dict(self.headers.items()))
+                answer = double._answer(self.path, dict(self.headers.items()))
+                if answer is None:  # the connection is dropped without an answer
+                    self.close_connection = True
+                    return
+                status, headers, body = answer
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -187,6 +208,23 @@ class ConfluenceDouble:
     def vanish_after_listing(self, page_id: str) -> None:
         self._vanishing.add(page_id)
 
+    def unavailable(self, times: int, status: int = 503) -> None:
+        """The next `times` requests get `status` (a 5xx), without Retry-After."""
+        with self._lock:
+            self._unavailable = (times, status)
+
+    def fail_body(self, page_id: str, how: str | int) -> None:
+        """Every request for the page's body fails: "close" drops the connection unanswered,
+        a number is answered as that HTTP status."""
+        with self._lock:
+            self._failing[page_id] = how
+
+    def hide_restriction(self, page_id: str, kind: str, what: str = "key") -> None:
+        """The page's listing entry lacks its read restriction's `kind` ("user" or "group"):
+        the whole key ("key"), or only its `results` list ("results"), as when not expanded."""
+        with self._lock:
+            self._hidden[page_id] = (kind, what)
+
     # -- the log ------------------------------------------------------------------------
     def body_requests(self) -> list[Request]:
         return [
@@ -199,7 +237,9 @@ class ConfluenceDouble:
         return [r for r in self.requests if r.path == SEARCH]
 
     # -- answering ----------------------------------------------------------------------
-    def _answer(self, target: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def _answer(
+        self, target: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes] | None:
         parts = urlsplit(target)
         path = unquote(parts.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -208,6 +248,26 @@ class ConfluenceDouble:
         request = Request("GET", path.removeprefix(context), query, headers, time.monotonic())
         with self._lock:
             self.requests.append(request)
+            if self.login_page:
+                request.status = 200
+                return 200, {"Content-Type": "text/html; charset=utf-8"}, LOGIN_PAGE
+            left, unavailable = self._unavailable
+            if left > 0:
+                self._unavailable = (left - 1, unavailable)
+                request.status = unavailable
+                return unavailable, {"Content-Type": "text/html"}, b"<h1>Service Unavailable</h1>"
+            failing = re.fullmatch(r"/rest/api/content/([^/]+)", request.path)
+            body_of = failing.group(1) if failing and request.path != SEARCH else None
+            how = self._failing.get(body_of) if body_of else None
+            if how == "close":
+                return None
+            if isinstance(how, int):
+                request.status = how
+                return (
+                    how,
+                    {"Content-Type": "application/json"},
+                    json.dumps(_error(how, "Service Unavailable")).encode(),
+                )
             status, extra, body = self._route(request, inside, headers)
         request.status = status
         if isinstance(body, bytes):
@@ -365,6 +425,13 @@ class ConfluenceDouble:
             read["group"] = _paged(
                 [{"type": "group", "name": g, "id": f"g-{g}"} for g in page.read_groups]
             )
+        hidden = self._hidden.get(page.id)
+        if hidden is not None and hidden[0] in read:
+            kind, what = hidden
+            if what == "key":
+                del read[kind]
+            else:
+                read[kind] = {"_links": {"self": f"{self.url}/rest/api/content/{page.id}"}}
         if read:
             entry["restrictions"] = {"read": {"operation": "read", "restrictions": read}}
         if "body.storage" in expand:

@@ -23,6 +23,9 @@ Scripting:
     drive.delete_after_listing(file_id)            # listed once, then gone before it is read
     drive.revoke_tokens()                          # access tokens issued so far expire
     drive.api_disabled = True                      # 403 accessNotConfigured
+    drive.fail(file_id, "close")                   # its download/export: connection dropped
+    drive.fail(file_id, 503)                       # ... or that status, every time
+    drive.login_page = True                        # API calls: 200 with a proxy's HTML page
 """
 
 from __future__ import annotations
@@ -52,6 +55,10 @@ GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 SERVICE_ACCOUNT = "coe-reader@acme-coe.iam.gserviceaccount.com"
 _QUERY = re.compile(r"^'([A-Za-z0-9_-]+)' in parents and trashed ?= ?false$")
 _START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+LOGIN_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sign in - Acme SSO</title></head>"
+    b"<body><form action='/login'><input name='user'><input type='password'></form></body></html>"
+)
 
 # Google Docs' HTML export: inline styles, classes, no <main>, a "title" paragraph.
 _EXPORT = (
@@ -173,6 +180,8 @@ class DriveDouble:
         self.page_size = 100
         self.refuse_credentials = False
         self.api_disabled = False  # the Drive API is not enabled in the account's project
+        self.login_page = False  # a proxy answers every API call with its sign-in page
+        self._failing: dict[str, str | int] = {}  # file id → "close" or a status
         self._limits: list[_Limit] = []
         self._vanish: set[str] = set()
         self._keys: dict[str, rsa.RSAPublicKey] = {}
@@ -200,6 +209,9 @@ class DriveDouble:
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 entry = Logged(method, url.path, query, headers)
+                if double._dropped(entry):
+                    self.close_connection = True  # no answer at all
+                    return
                 status, extra, data, kind = double._answer(entry, body)
                 entry.status, entry.sent = status, len(data)
                 with double._lock:
@@ -378,6 +390,26 @@ class DriveDouble:
         with self._lock:
             self._limits.append(_Limit(times, status, retry_after, reason))
 
+    def fail(self, file_id: str, how: str | int) -> None:
+        """Every download or export of the file fails: "close" drops the connection without
+        an answer, a number is answered as that HTTP status."""
+        with self._lock:
+            self._failing[file_id] = how
+
+    def _failure(self, entry: Logged) -> str | int | None:
+        parts = entry.path.strip("/").split("/")
+        if entry.kind not in ("media", "export") or len(parts) < 4:
+            return None
+        with self._lock:
+            return self._failing.get(parts[3])
+
+    def _dropped(self, entry: Logged) -> bool:
+        if self._failure(entry) != "close":
+            return False
+        with self._lock:
+            self.log.append(entry)
+        return True
+
     def lift_rate_limits(self) -> None:
         with self._lock:
             self._limits.clear()
@@ -389,6 +421,12 @@ class DriveDouble:
     # -- answering -------------------------------------------------------------------------
 
     def _answer(self, entry: Logged, body: bytes) -> tuple[int, dict, bytes, str]:
+        if entry.kind != "token" and self.login_page:
+            return 200, {}, LOGIN_PAGE, "text/html; charset=utf-8"
+        failure = self._failure(entry)
+        if isinstance(failure, int):
+            error = DriveError(failure, "backendError", "Backend Error")
+            return failure, {}, json.dumps(error.body()).encode(), "application/json"
         try:
             if entry.kind == "token":
                 payload: Any = self._token(body)

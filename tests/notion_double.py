@@ -9,6 +9,10 @@ with their data sources, and users, held in memory and answered in Notion's docu
     double.purge(child)                             # gone: 404 everywhere
     double.rate_limit(times=2, retry_after="1")     # the next 2 requests get 429
     double.bad_token = True                         # every request gets 401
+    double.fail(f"/v1/blocks/{page}/children", "close")  # that path: connection dropped
+    double.fail(f"/v1/blocks/{page}/children", 503)      # ... or that status, every time
+    double.fail(f"/v1/pages/{page}", "garbled")     # gzip-encoded, says it; it is not
+    double.login_page = True                        # every request: 200 with an HTML page
 
 Served: GET /v1/pages/{id}, GET /v1/blocks/{id}/children, GET /v1/databases/{id},
 POST /v1/data_sources/{id}/query, GET /v1/users/{id}. Lists are paginated (`page_size`, at
@@ -35,6 +39,10 @@ from urllib.parse import parse_qs, urlsplit
 VERSION = "2025-09-03"
 TOKEN = "ntn_test_secret"
 _START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+LOGIN_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sign in - Acme SSO</title></head>"
+    b"<body><form action='/login'><input name='user'><input type='password'></form></body></html>"
+)
 
 
 @dataclass
@@ -147,6 +155,8 @@ class NotionDouble:
         self._limited: int | None = 0  # requests still to rate-limit; None: every one
         self._retry_after = "1"
         self._after: list[tuple[str, Callable[[], None]]] = []
+        self._failing: dict[str, str | int] = {}  # path → "close" or an HTTP status
+        self.login_page = False
         double = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -165,6 +175,8 @@ class NotionDouble:
                 url = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 request = Request(method, url.path, query, body)
+                if double._fault(request, self):
+                    return
                 status, payload, headers = double._answer(request, dict(self.headers.items()))
                 double._run_after(url.path)  # before the client hears back: no race with it
                 data = json.dumps(payload).encode()
@@ -301,6 +313,41 @@ class NotionDouble:
         with self._lock:
             self._limited = times
             self._retry_after = retry_after
+
+    def fail(self, path: str, how: str | int) -> None:
+        """Every request for `path` fails: "close" drops the connection without an answer;
+        "garbled" answers 200 with a body that is not the gzip it says it is; a number is
+        answered as that status (503: Notion's service_unavailable)."""
+        with self._lock:
+            self._failing[path] = how
+
+    def _fault(self, request: Request, handler: BaseHTTPRequestHandler) -> bool:
+        """Answers a request that a fault applies to; False when none does."""
+        with self._lock:
+            how = self._failing.get(request.path)
+            if how is None and not self.login_page:
+                return False
+            request.status = 0 if how == "close" else 200 if how in (None, "garbled") else int(how)
+            self.requests.append(request)
+        if how == "close":
+            handler.close_connection = True
+            return True
+        data, kind = LOGIN_PAGE, "text/html; charset=utf-8"
+        if how == "garbled":
+            data, kind = b"not gzip at all", "application/json"
+            handler.send_response(200)
+            handler.send_header("Content-Encoding", "gzip")
+        elif how is not None:
+            code = "service_unavailable" if how == 503 else "internal_server_error"
+            data = json.dumps(_error(request.status, code, "Unavailable.")).encode()
+            kind = "application/json"
+        if how != "garbled":
+            handler.send_response(request.status)
+        handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+        return True
 
     def after(self, path: str, action: Callable[[], None]) -> None:
         """Runs `action` once, when the first request for `path` has been answered (before the

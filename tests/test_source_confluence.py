@@ -19,7 +19,12 @@ from ingest.frontmatter import split_front_matter
 from ingest.index_store import read_manifest
 from ingest.pipeline import IngestReport, Outcome, run_ingest
 from ingest.sources.base import SourceError, check
-from ingest.sources.confluence import ConfluenceConfig, ConfluenceSource, storage_to_markdown
+from ingest.sources.confluence import (
+    ConfluenceConfig,
+    ConfluenceSource,
+    _keeps_someone_out,
+    storage_to_markdown,
+)
 from tests.confluence_double import TOKEN, USERNAME, ConfluenceDouble
 
 DEPLOYS = (
@@ -447,3 +452,105 @@ def test_a_section_page_with_no_text_is_kept_empty_and_not_fetched_again(cli, wi
     assert (
         "Tuesdays" in _ask(cli, data, "When are billing service deploys to production?")["answer"]
     )
+
+
+# -- failures that are not the whole site's ------------------------------------------------
+
+
+def test_a_restriction_whose_user_or_group_list_is_missing_is_staff_only(wiki, tmp_path):
+    data = tmp_path / "data"
+    open_page = wiki.add_page("ENG", "Billing deploys", DEPLOYS)
+    no_group = wiki.add_page("ENG", "On-call", ONCALL)
+    no_results = wiki.add_page("ENG", "Salary bands", SALARIES)
+    wiki.hide_restriction(no_group, "group")  # the listing lacks restrictions.read's group
+    wiki.hide_restriction(no_results, "user", "results")  # a user entry, but no list in it
+    report = _sync(data, wiki)
+    assert report.count(Outcome.ADDED) == 3 and not report.failed_sources
+    audience = {key: f.audience for key, f in read_manifest(data).by_source().items()}
+    assert audience == {
+        f"wiki/{open_page}": "everyone",
+        f"wiki/{no_group}": "coe-staff",
+        f"wiki/{no_results}": "coe-staff",
+    }
+
+
+@pytest.mark.parametrize(
+    ("read", "restricted"),
+    [
+        ({"restrictions": {"user": {"results": []}, "group": {"results": []}}}, False),
+        ({"restrictions": {"user": {"results": []}}}, True),
+        ({"restrictions": {"group": {"results": []}}}, True),
+        ({"restrictions": {"user": {"results": []}, "group": {"size": 0}}}, True),
+        ({"restrictions": {"user": {"results": []}, "group": []}}, True),
+        ({"restrictions": {"user": {"results": "none"}, "group": {"results": []}}}, True),
+        ({"operation": "read", "_expandable": {"restrictions": "/rest/api/…"}}, True),
+        ({"restrictions": {"user": {"results": []}, "group": {"results": [{"name": "all"}]}}}, False),
+        ({"restrictions": {"user": {"results": [{"accountId": "a"}]}, "group": {"results": []}}}, True),
+    ],
+)  # fmt: skip
+def test_only_two_expanded_empty_restriction_lists_make_a_page_public(read, restricted):
+    page = {"id": "1", "restrictions": {"read": read}}
+    assert _keeps_someone_out(page, "all") is restricted
+
+
+def test_a_page_whose_body_cannot_be_fetched_fails_alone(wiki, tmp_path):
+    data = tmp_path / "data"
+    closed = wiki.add_page("ENG", "On-call", ONCALL)
+    down = wiki.add_page("ENG", "Salary bands", SALARIES)
+    deploys = wiki.add_page("ENG", "Billing deploys", DEPLOYS)
+    assert _sync(data, wiki).count(Outcome.ADDED) == 3
+
+    for page in (closed, down, deploys):
+        wiki.edit(page, "<p>Rewritten.</p>")
+    wiki.fail_body(closed, "close")  # the connection drops, every time
+    wiki.fail_body(down, 503)  # and stays 503 after every retry
+    report = _sync(data, wiki, max_retry_wait_s=0.01)
+    assert not report.failed_sources
+    assert _outcomes(report) == {
+        "ENG: On-call": Outcome.FAILED,
+        "ENG: Salary bands": Outcome.FAILED,
+        "ENG: Billing deploys": Outcome.UPDATED,
+    }
+    failed = {r.path: r.reason for r in report.failed}
+    assert "gave no answer while reading page ENG: On-call" in failed["ENG: On-call"]
+    assert "connection was closed" in failed["ENG: On-call"]
+    assert (
+        "HTTP 503" in failed["ENG: Salary bands"]
+        and "gave up after 3 tries" in failed["ENG: Salary bands"]
+    )
+    assert all("previously ingested version stays" in reason for reason in failed.values())
+    assert len([r for r in wiki.body_requests() if r.path.endswith(down)]) == 1 + 3
+    files = read_manifest(data).by_source()
+    assert (files[f"wiki/{closed}"].version, files[f"wiki/{down}"].version) == ("1", "1")
+    assert files[f"wiki/{deploys}"].version == "2"
+
+
+def test_transient_5xx_answers_are_retried_with_a_short_backoff(wiki, tmp_path, monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr("ingest.sources.confluence.time.sleep", waits.append)
+    wiki.add_page("ENG", "Billing deploys", DEPLOYS)
+    wiki.unavailable(2, status=503)
+    report = _sync(tmp_path / "data", wiki)
+    assert report.count(Outcome.ADDED) == 1 and not report.failed_sources
+    first, second, third = wiki.requests[:3]
+    assert (first.status, second.status, third.status) == (503, 503, 200)
+    assert first.path == second.path == third.path
+    assert waits == [0.5, 1.0]  # doubling from half a second
+
+    wiki.unavailable(10, status=502)  # longer than max_retries: the listing fails
+    error = _only_error(_sync(tmp_path / "data", wiki, max_retry_wait_s=0.01))
+    assert "HTTP 502" in error and "gave up after 3 tries" in error
+
+
+def test_a_login_page_instead_of_json_fails_the_listing_saying_so(wiki, tmp_path):
+    data = tmp_path / "data"
+    deploys = wiki.add_page("ENG", "Billing deploys", DEPLOYS)
+    _sync(data, wiki)
+    wiki.login_page = True  # a proxy in front of the site answers 200 with its HTML
+    with pytest.raises(SourceError, match="not JSON") as raised:
+        list(_source(wiki).items())
+    assert wiki.url in str(raised.value) and "text/html" in str(raised.value)
+    assert TOKEN not in str(raised.value)
+    error = _only_error(_sync(data, wiki))
+    assert "not JSON" in error
+    assert f"wiki/{deploys}" in read_manifest(data).by_source()

@@ -462,6 +462,53 @@ def test_a_rate_limit_while_loading_fails_the_source_not_just_the_file(drive, ke
         source.load(item, 1_000_000)
 
 
+def test_a_file_whose_download_fails_fails_alone_and_keeps_its_last_version(drive, key, tmp_path):
+    root = drive.add_folder("CoE")
+    closed = drive.add_doc("Harbour model release policy", HARBOUR, root)
+    down = drive.add_file("Glacier terms.pdf", PDF, _pdf("Bertrand Osei negotiated it."), root)
+    data = tmp_path / "data"
+    assert _sync(data, _source(drive, key, folder_id=root)).count(Outcome.ADDED) == 2
+    before = {k: e.version for k, e in read_manifest(data).by_source().items()}
+
+    drive.edit(closed, HARBOUR.replace("Odile Marchetti", "Ruth Abernathy"))
+    drive.edit(down, content=_pdf("Someone else negotiated it."))
+    drive.add_doc("Tundra prompt library", TUNDRA, root)
+    drive.fail(closed, "close")  # the export's connection drops, every time
+    drive.fail(down, 503)  # the download stays 503 after every retry
+    report = _sync(data, _source(drive, key, folder_id=root, max_retries=2))
+    assert report.failed_sources == []
+    assert _outcomes(report) == {
+        "policies:Harbour model release policy": Outcome.FAILED,
+        "policies:Glacier terms.pdf": Outcome.FAILED,
+        "policies:Tundra prompt library": Outcome.ADDED,
+    }
+    failed = {r.path: r.reason for r in report.failed}
+    assert (
+        f"cannot reach Google Drive at {drive.url}/drive/v3/"
+        in failed["policies:Harbour model release policy"]
+    )
+    glacier = failed["policies:Glacier terms.pdf"]
+    assert "HTTP 503" in glacier and "gave up after 3 tries" in glacier
+    assert all("previously ingested version stays" in reason for reason in failed.values())
+    assert len([r for r in drive.requests("media") if down in r.path]) == 1 + 3
+    after = {k: e.version for k, e in read_manifest(data).by_source().items()}
+    assert {k: after[k] for k in before} == before
+
+
+def test_a_login_page_instead_of_json_fails_the_listing_saying_so(drive, key, tmp_path):
+    root = drive.add_folder("CoE")
+    harbour = drive.add_doc("Harbour model release policy", HARBOUR, root)
+    data = tmp_path / "data"
+    _sync(data, _source(drive, key, folder_id=root))
+    drive.login_page = True  # a proxy answers the API's calls with its HTML sign-in page
+    with pytest.raises(SourceError, match="is not JSON") as raised:
+        list(_source(drive, key, folder_id=root).items())
+    assert f"folder {root}" in str(raised.value) and drive.url in str(raised.value)
+    [failed] = _sync(data, _source(drive, key, folder_id=root)).failed_sources
+    assert "is not JSON" in failed.error
+    assert f"policies/{harbour}" in read_manifest(data).by_source()
+
+
 @pytest.mark.parametrize(
     ("settings", "said"),
     [

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from ingest.errors import DocumentError
 from ingest.index_store import read_manifest
 from ingest.pipeline import IngestReport, run_ingest
-from ingest.sources.base import check
+from ingest.sources.base import SourceError, check
 from ingest.sources.notion import NotionConfig, NotionSource, page_markdown
 from tests.notion_double import (
     NotionDouble,
@@ -361,6 +361,56 @@ def test_a_page_deleted_between_listing_and_loading_fails_alone(notion, tmp_path
     [failed] = report.failed
     assert failed.path == "Doomed" and "deleted or unshared since it was listed" in failed.reason
     assert _outcomes(report)["Kept"] == "added" and not report.failed_sources
+
+
+def test_a_page_whose_blocks_cannot_be_fetched_fails_alone(notion, tmp_path):
+    database = notion.add_database("Decisions")
+    closed = notion.add_page("Closed", [paragraph("The connection drops.")], database=database)
+    down = notion.add_page("Down", [paragraph("Always unavailable.")], database=database)
+    notion.add_page("Kept", [paragraph("We keep this one.")], database=database)
+    data = tmp_path / "data"
+    assert _outcomes(_sync(data, _source(notion, database=database))) == {
+        "Closed": "added", "Down": "added", "Kept": "added",
+    }  # fmt: skip
+    before = {key: entry.version for key, entry in read_manifest(data).files.items()}
+
+    notion.edit(closed, [paragraph("Rewritten.")])
+    notion.edit(down, [paragraph("Rewritten.")])
+    notion.fail(f"/v1/blocks/{closed}/children", "close")  # no answer, every time
+    notion.fail(f"/v1/blocks/{down}/children", 503)  # still 503 after the client's retries
+    report = _sync(data, _source(notion, database=database, max_retries=2))
+    assert not report.failed_sources
+    assert _outcomes(report) == {"Closed": "failed", "Down": "failed", "Kept": "unchanged"}
+    failed = {r.path: r.reason for r in report.failed}
+    assert f"cannot reach Notion at {notion.url}" in failed["Closed"]
+    assert "Notion answered 503 service_unavailable" in failed["Down"]
+    assert all("previously ingested version stays" in reason for reason in failed.values())
+    assert all(notion.token not in reason for reason in failed.values())
+    tries = [r for r in notion.requests if r.path == f"/v1/blocks/{down}/children"]
+    assert len(tries) == 1 + 1 + 2  # the first sync's, then three tries
+    after = {key: entry.version for key, entry in read_manifest(data).files.items()}
+    assert after == before  # the pages that failed keep their last indexed version
+
+
+def test_a_login_page_instead_of_json_fails_the_listing_saying_so(notion, tmp_path):
+    root, intake = _handbook(notion)
+    data = tmp_path / "data"
+    _sync(data, _source(notion, root))
+    notion.login_page = True  # a proxy answers 200 with its HTML sign-in page
+    with pytest.raises(SourceError, match="is not JSON") as raised:
+        list(_source(notion, root).items())
+    assert notion.url in str(raised.value)
+    [failed] = _sync(data, _source(notion, root)).failed_sources
+    assert "is not JSON" in failed.error and notion.token not in failed.error
+    assert f"wiki/{intake}" in read_manifest(data).files
+
+
+def test_an_answer_httpx_cannot_decode_fails_the_listing_not_the_run(notion):
+    root, intake = _handbook(notion)
+    notion.fail(f"/v1/pages/{intake}", "garbled")  # says gzip, is not
+    with pytest.raises(SourceError, match="DecodingError") as raised:
+        list(_source(notion, root).items())
+    assert notion.url in str(raised.value) and f"page {intake}" in str(raised.value)
 
 
 # -- Markdown ------------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ Permissions (`ItemMeta.restricted`; a restricted item is indexed as `audience: c
 - a page with no read restriction on itself or an ancestor is public: it is visible to
   whoever may view its space, so only list spaces that everyone in the company may view;
 - staff-only as well, because the listing cannot tell: a page whose listing entry carries no
-  read restrictions or no ancestors at all (not even empty lists), or one with an ancestor
-  that is not among the space's listed pages (a Cloud folder, or a page the account cannot
-  see);
+  read restrictions or no ancestors at all (not even empty lists), whose read restriction
+  lacks its user or its group list (not expanded: both must be there, as `results` lists),
+  or one with an ancestor that is not among the space's listed pages (a Cloud folder, or a
+  page the account cannot see);
 - an attachment is staff-only exactly when its page is; attachments of pages that are not
   listed (blog posts, say) are not ingested;
 - edit restrictions and space permissions are not read; a change of restriction alone (no
@@ -31,6 +32,13 @@ token) and sends the listing requests, in its raw-response mode so that the `Ret
 429 is ours to honour (its own retry honours one 429 only). Page bodies and attachments are
 read with that same session but streamed (`stream=True`), which the client cannot do: a page
 over the size limit is refused after reading at most a bounded amount, not held whole.
+
+Failures: a 429 is waited out (its Retry-After, capped at `max_retry_wait_s`) and a 502, 503
+or 504 retried with a short doubling backoff, up to `max_retries` times. While listing, a
+site that cannot be reached, keeps failing or answers something other than Confluence's JSON
+fails the whole source for this run (its pages indexed before stay searchable). While one
+page or attachment is loaded, the same troubles fail that item alone (its indexed version
+stays); only refused credentials (401) and a rate limit that never lifts fail the source.
 """
 
 from __future__ import annotations
@@ -72,6 +80,8 @@ _PAGE_EXPAND = ",".join(
 )
 _ATTACHMENT_SUFFIXES = (".pdf", ".docx")
 _READ_CHUNK = 1 << 16
+_TRANSIENT = frozenset({502, 503, 504})  # retried like a 429; a 500 is the server's answer
+_FIRST_BACKOFF_S = 0.5  # a transient 5xx without Retry-After: 0.5 s, 1 s, 2 s…
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Json = dict[str, Any]
 
@@ -241,7 +251,9 @@ class ConfluenceSource(RemoteSource):
 
 
 class _Http:
-    """Requests to one Confluence site: retries on 429, errors in a person's words."""
+    """Requests to one Confluence site: retries on 429 and transient 5xx, errors in a
+    person's words. Listing requests raise SourceError; loading ones (`loading=True`)
+    DocumentError, except for what makes the whole site unusable this run."""
 
     def __init__(self, config: ConfluenceConfig, token: str) -> None:
         self.config = config
@@ -312,8 +324,10 @@ class _Http:
         data = self._stream(url, {"expand": "body.storage,version"}, what, cap, max_bytes)
         try:
             parsed = json.loads(data)
-        except ValueError:
-            raise DocumentError(f"Confluence sent something other than JSON while {what}") from None
+        except (ValueError, RecursionError):
+            raise DocumentError(
+                f"Confluence ({url}) sent something other than JSON while {what}"
+            ) from None
         if not isinstance(parsed, dict):
             raise DocumentError(f"Confluence sent an unexpected answer while {what}")
         return parsed
@@ -331,7 +345,7 @@ class _Http:
                 url, params=params, stream=True, timeout=TIMEOUT_S, allow_redirects=True
             )
 
-        response = self._send(send, what)
+        response = self._send(send, what, loading=True)
         with response:
             if response.status_code == 404:
                 raise ItemGoneError("deleted in Confluence since it was listed (HTTP 404)")
@@ -339,20 +353,32 @@ class _Http:
                 raise SourceError(self._refused(response))
             if response.status_code != 200:
                 raise DocumentError(
-                    f"Confluence answered HTTP {response.status_code} while {what}: "
-                    f"{_said(response)}"
+                    f"Confluence answered HTTP {response.status_code} while {what}"
+                    f"{self._tries(response)}: {_said(response)}"
                 )
             return _read_bounded(response, cap, max_bytes)
 
-    def _send(self, send: Callable[[], requests.Response], what: str) -> requests.Response:
-        """The first answer that is not a 429; a rate limit that never lifts fails the source."""
+    def _send(
+        self, send: Callable[[], requests.Response], what: str, loading: bool = False
+    ) -> requests.Response:
+        """The first answer that is neither a 429 nor a transient 5xx (or the last 5xx, once
+        the retries are spent); a rate limit that never lifts fails the source. A request that
+        gets no answer fails the source while listing, the item alone while `loading`."""
         tries = self.config.max_retries + 1
         for attempt in range(1, tries + 1):
             try:
                 response = send()
             except requests.RequestException as error:
+                if loading:
+                    raise DocumentError(self._no_answer(error, what)) from None
                 raise SourceError(self._unreachable(error)) from None
-            if response.status_code != 429:
+            except ValueError as error:  # a URL that urllib3 or the client cannot parse
+                reason = (
+                    f"cannot ask Confluence at {self.base} while {what} ({type(error).__name__})"
+                )
+                raise (DocumentError if loading else SourceError)(reason) from None
+            transient = response.status_code in _TRANSIENT
+            if response.status_code != 429 and not (transient and attempt < tries):
                 return response
             wait = self._wait(response, attempt)
             response.close()
@@ -364,22 +390,30 @@ class _Http:
         )
 
     def _wait(self, response: requests.Response, attempt: int) -> float:
-        """Retry-After when the server says it (seconds or a date), else doubling; capped."""
+        """Retry-After when the server says it (seconds or a date), else doubling (from 1 s
+        for a 429, from 0.5 s for a transient 5xx); capped at max_retry_wait_s."""
         said = _retry_after(response.headers.get("Retry-After"))
-        wait = said if said is not None else float(2 ** (attempt - 1))
+        first = 1.0 if response.status_code == 429 else _FIRST_BACKOFF_S
+        wait = said if said is not None else first * 2 ** (attempt - 1)
         return min(wait, self.config.max_retry_wait_s)
+
+    def _tries(self, response: requests.Response) -> str:
+        if response.status_code not in _TRANSIENT or not self.config.max_retries:
+            return ""
+        return f" (gave up after {self.config.max_retries + 1} tries)"
 
     def _json(self, response: requests.Response, what: str) -> Json:
         if response.status_code in (401, 403):
             raise SourceError(self._refused(response, what))
         if response.status_code != 200:
             raise SourceError(
-                f"Confluence answered HTTP {response.status_code} while {what}: {_said(response)}"
+                f"Confluence answered HTTP {response.status_code} while {what}"
+                f"{self._tries(response)}: {_said(response)}"
             )
         try:
             body = response.json()
-        except ValueError:
-            body = None
+        except (ValueError, RecursionError):  # requests' JSONDecodeError is a ValueError
+            raise SourceError(self._not_json(response, what)) from None
         if not isinstance(body, dict):
             raise SourceError(self._not_confluence(response, what))
         return body
@@ -399,14 +433,21 @@ class _Http:
         )
 
     def _unreachable(self, error: requests.RequestException) -> str:
-        said = str(error)
-        if "refused" in said.lower():
-            why = "connection refused"
-        elif isinstance(error, requests.Timeout):
-            why = f"no answer within {TIMEOUT_S} s"
-        else:
-            why = type(error).__name__
-        return f"cannot reach Confluence at {self.base} ({why}): check url of source {self.config.name}"
+        return (
+            f"cannot reach Confluence at {self.base} ({_why(error)}): "
+            f"check url of source {self.config.name}"
+        )
+
+    def _no_answer(self, error: requests.RequestException, what: str) -> str:
+        return f"Confluence at {self.base} gave no answer while {what} ({_why(error)})"
+
+    def _not_json(self, response: requests.Response, what: str) -> str:
+        kind = response.headers.get("Content-Type", "no content type")
+        return (
+            f"{response.url or self.base} answered with something that is not JSON while "
+            f"{what} (got {kind}; a proxy's or a login page?): check url of source "
+            f"{self.config.name} (Cloud: https://<site>.atlassian.net/wiki)"
+        )
 
     def _not_confluence(self, response: requests.Response, what: str) -> str:
         kind = response.headers.get("Content-Type", "no content type")
@@ -418,13 +459,17 @@ class _Http:
     def absolute(self, link: str) -> str:
         """A link from an answer, made absolute; never to another host (it would get our token)."""
         base = urlsplit(self.base)
-        if urlsplit(link).scheme:
-            target = link
-        elif link.startswith("/"):
-            target = self.base + link  # Confluence's links are relative to the site's base
-        else:
-            target = urljoin(self.base + "/", link)
-        if urlsplit(target)[:2] != base[:2]:
+        try:
+            if urlsplit(link).scheme:
+                target = link
+            elif link.startswith("/"):
+                target = self.base + link  # Confluence's links are relative to the site's base
+            else:
+                target = urljoin(self.base + "/", link)
+            where = urlsplit(target)[:2]
+        except ValueError:
+            raise SourceError(f"Confluence sent a link that is not a URL ({link!r})") from None
+        if where != base[:2]:
             raise SourceError(f"Confluence sent a link to another site ({target}); not followed")
         return target
 
@@ -448,6 +493,22 @@ def _read_bounded(response: requests.Response, cap: int, max_bytes: int) -> byte
     return b"".join(chunks)
 
 
+def _why(error: requests.RequestException) -> str:
+    """What went wrong with a request, short: never its headers (they hold the token)."""
+    said = str(error).lower()
+    if "refused" in said:
+        return "connection refused"
+    if isinstance(error, requests.Timeout):
+        return f"no answer within {TIMEOUT_S} s"
+    if isinstance(error, requests.TooManyRedirects):
+        return "too many redirects"
+    if isinstance(error, requests.ConnectionError) and any(
+        word in said for word in ("reset", "aborted", "remotedisconnected", "closed")
+    ):
+        return "the connection was closed before an answer came"
+    return type(error).__name__
+
+
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -468,11 +529,14 @@ def _said(response: requests.Response) -> str:
     """The server's own words about an error, short."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError, requests.RequestException):
         body = None
     if isinstance(body, dict) and body.get("message"):
         return str(body["message"])[:300]
-    text = " ".join((response.text or "").split())
+    try:
+        text = " ".join((response.text or "").split())
+    except requests.RequestException:  # the body broke off: the status says enough
+        text = ""
     return text[:300] or (response.reason or "no message")
 
 
@@ -495,7 +559,8 @@ def _unique(entries: Iterable[Json]) -> Iterator[Json]:
 
 def _labels(page: Json) -> tuple[str, ...]:
     results = _dig(_dig(page, "metadata"), "labels").get("results")
-    names = [str(r["name"]) for r in results or [] if isinstance(r, dict) and r.get("name")]
+    listed = results if isinstance(results, list) else []
+    names = [str(r["name"]) for r in listed if isinstance(r, dict) and r.get("name")]
     return tuple(dict.fromkeys(names))
 
 
@@ -508,18 +573,28 @@ def _day(when: object) -> date | None:
         return None
 
 
-def _results(entry: object) -> list[Json]:
+def _results(entry: object) -> list[Json] | None:
+    """The entries of an expanded list (`{"results": [...]}`); None when it is not there."""
     results = entry.get("results") if isinstance(entry, dict) else None
-    return [r for r in results or [] if isinstance(r, dict)]
+    if not isinstance(results, list):
+        return None
+    return [r for r in results if isinstance(r, dict)]
 
 
 def _keeps_someone_out(page: Json, everyone_group: str | None) -> bool:
-    """Whether the page's own read restriction hides it from anyone: True when not said."""
+    """Whether the page's own read restriction hides it from anyone: True when not said.
+
+    Only a restriction whose user and group lists are both there (expanded) and both empty
+    restricts nobody; a missing or unexpanded list may hide anyone, so it counts as hiding."""
     restrictions = page.get("restrictions")
     if not isinstance(restrictions, dict) or not isinstance(restrictions.get("read"), dict):
         return True
-    said = _dig(restrictions["read"], "restrictions")
+    said = restrictions["read"].get("restrictions")
+    if not isinstance(said, dict):
+        return True
     users, groups = _results(said.get("user")), _results(said.get("group"))
+    if users is None or groups is None:
+        return True
     if not users and not groups:
         return False
     everyone = (everyone_group or "").casefold()

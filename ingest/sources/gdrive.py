@@ -44,7 +44,10 @@ checking the size Drive lists; Drive itself refuses to export a Doc over 10 MB. 
 for rateLimitExceeded / userRateLimitExceeded, waits for Retry-After (capped at
 `max_retry_wait_s`; exponential backoff without it) and retries up to `max_retries` times;
 transient 5xx answers are retried the same way. A limit that never lifts fails the source for
-that run, while listing or loading: its last indexed content stays searchable.
+that run, while listing or loading: its last indexed content stays searchable. So do refused
+credentials, and, while listing, a Drive that cannot be reached, keeps failing or answers
+something other than JSON. While one file is loaded, no answer (a timeout, a dropped
+connection) or a 5xx that outlasts the retries fails that file alone: its indexed version stays.
 
 The client library's own retries (`execute(num_retries=…)`) ignore Retry-After, so requests are
 executed once each and retried here.
@@ -52,6 +55,7 @@ executed once each and retried here.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -69,6 +73,7 @@ import httplib2  # type: ignore[import-untyped]
 from google.auth.exceptions import GoogleAuthError, RefreshError, TransportError
 from google.oauth2 import service_account
 from googleapiclient.discovery import build  # type: ignore[import-untyped]
+from googleapiclient.errors import Error as ApiClientError  # type: ignore[import-untyped]
 from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -101,6 +106,10 @@ _TRANSIENT = {500, 502, 503, 504}
 _DRIVE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BODY = re.compile(rb"(<body\b[^>]*>)(.*)(</body\s*>)", re.DOTALL | re.IGNORECASE)
+# No answer at all: a timeout, a refused or dropped connection, a name that does not resolve.
+_NO_ANSWER = (TransportError, OSError, httplib2.HttpLib2Error, http.client.HTTPException)
+# An answer the client libraries could not make sense of.
+_UNREADABLE = (GoogleAuthError, ApiClientError, ValueError, TypeError, KeyError)
 
 
 class GDriveConfig(BaseModel):
@@ -193,6 +202,7 @@ class GDriveSource(RemoteSource):
         self._environ = environ
         self._endpoint = (config.api_url or DEFAULT_API_URL).rstrip("/") + "/drive/v3/"
         self._api: Any = None  # the Drive client, made anew by each listing
+        self._signed_in: service_account.Credentials | None = None  # its token is never shown
         self._email = "the service account"
         self._drive_id = config.drive_id  # the shared drive the root is in, if any
 
@@ -230,10 +240,16 @@ class GDriveSource(RemoteSource):
                 f"Google refused the service account {self._email}: {_refusal(error)}. Check "
                 "that its key has not been deleted or rotated and that the account still exists"
             ) from None
-        except (TransportError, OSError, httplib2.HttpLib2Error) as error:
+        except _NO_ANSWER as error:
             raise SourceError(
                 f"cannot reach Google's token endpoint {credentials._token_uri}: {error}"
             ) from None
+        except _UNREADABLE as error:  # a proxy's page instead of a token, say
+            raise SourceError(
+                f"Google's token endpoint {credentials._token_uri} did not answer with a token "
+                f"({type(error).__name__}): check the network path to it"
+            ) from None
+        self._signed_in = credentials
         http = google_auth_httplib2.AuthorizedHttp(
             credentials, http=httplib2.Http(timeout=HTTP_TIMEOUT_S)
         )
@@ -247,22 +263,26 @@ class GDriveSource(RemoteSource):
 
     # -- calling, with retries ---------------------------------------------------------------
 
-    def _execute(self, request: Any) -> Any:
+    def _execute(self, request: Any, loading: bool = False) -> Any:
         """The request's answer. Raises SourceError for what ends the whole sync (a rate limit
-        that never lifts, refused credentials, no connection) and HttpError for the rest."""
+        that never lifts, refused credentials; while listing, no connection or a 5xx that
+        outlasts the retries), DocumentError for what fails the file being loaded (no answer,
+        a lasting 5xx) and HttpError for the rest."""
         tries = self.config.max_retries + 1
         for attempt in range(1, tries + 1):
             try:
-                return self._once(request)
+                return self._once(request, loading)
             except HttpError as error:
                 if not _retryable(error):
                     raise
                 if attempt == tries:
-                    raise SourceError(_gave_up(error, tries)) from None
+                    failure = DocumentError if loading and not _rate_limited(error) else SourceError
+                    raise failure(_gave_up(error, tries)) from None
                 time.sleep(self._wait(error, attempt))
         raise AssertionError("unreachable")
 
-    def _once(self, request: Any) -> Any:
+    def _once(self, request: Any, loading: bool) -> Any:
+        failure = DocumentError if loading else SourceError
         try:
             return request.execute(num_retries=0)
         except HttpError as error:
@@ -276,8 +296,33 @@ class GDriveSource(RemoteSource):
             raise SourceError(
                 f"Google refused the service account {self._email}: {_refusal(error)}"
             ) from None
-        except (TransportError, OSError, httplib2.HttpLib2Error) as error:
-            raise SourceError(f"cannot reach Google Drive at {self._endpoint}: {error}") from None
+        except _NO_ANSWER as error:
+            raise failure(
+                f"cannot reach Google Drive at {self._endpoint}: {self._said(error)}"
+            ) from None
+        except _UNREADABLE as error:
+            raise failure(
+                f"Google Drive at {self._endpoint} sent an answer that could not be read "
+                f"({self._said(error)})"
+            ) from None
+
+    def _said(self, error: Exception) -> str:
+        """An error's type and words, without the access token."""
+        said = f"{type(error).__name__}: {error}"
+        token = self._signed_in.token if self._signed_in is not None else None
+        return said.replace(token, "***") if isinstance(token, str) and token else said
+
+    def _object(self, request: Any, what: str) -> dict[str, Any]:
+        """A JSON request's answer while listing; the client hands back a body that is not
+        JSON as it came (a proxy's login page), which fails the listing here."""
+        answer = self._execute(request)
+        if isinstance(answer, dict):
+            return answer
+        kind = "is not JSON" if isinstance(answer, str | bytes) else "is not a JSON object"
+        raise SourceError(
+            f"Google Drive's answer to {what} (at {self._endpoint}) {kind}: a proxy's or a "
+            "login page? Check api_url and the network path to Google"
+        )
 
     def _wait(self, error: HttpError, attempt: int) -> float:
         """Retry-After when the answer gives one, else exponential backoff with jitter."""
@@ -302,16 +347,18 @@ class GDriveSource(RemoteSource):
         drive_id, folder_id = self.config.drive_id, self.config.folder_id
         if drive_id is not None:
             try:
-                self._execute(self._api.drives().get(driveId=drive_id, fields="id,name"))
+                request = self._api.drives().get(driveId=drive_id, fields="id,name")
+                self._object(request, f"shared drive {drive_id}")
             except HttpError as error:
                 raise SourceError(self._root_error(error, f"shared drive {drive_id}")) from None
         if folder_id is None:
             return
         try:
-            folder = self._execute(
+            folder = self._object(
                 self._api.files().get(
                     fileId=folder_id, fields="id,name,mimeType,driveId", supportsAllDrives=True
-                )
+                ),
+                f"folder {folder_id}",
             )
         except HttpError as error:
             raise SourceError(self._root_error(error, f"folder {folder_id}")) from None
@@ -338,6 +385,8 @@ class GDriveSource(RemoteSource):
         while pending:
             folder, path = pending.popleft()
             for found in self._children(folder):
+                if not isinstance(found, dict) or not isinstance(found.get("id"), str):
+                    continue  # not a file as Drive describes one
                 name = str(found.get("name") or found["id"])
                 if found.get("mimeType") == FOLDER:
                     if found["id"] not in seen:
@@ -362,13 +411,16 @@ class GDriveSource(RemoteSource):
                 **where,
             )
             try:
-                page = self._execute(request)
+                page = self._object(request, f"the listing of folder {folder}")
             except HttpError as error:
                 raise SourceError(
                     f"cannot list Google Drive folder {folder} "
                     f"(HTTP {error.resp.status}: {error.reason})"
                 ) from None
-            yield from page.get("files", [])
+            files = page.get("files", [])
+            if not isinstance(files, list):
+                raise SourceError(f"Google Drive's listing of folder {folder} has no list of files")
+            yield from files
             token = page.get("nextPageToken")
             if not token:
                 return
@@ -386,6 +438,7 @@ class GDriveSource(RemoteSource):
         else:
             return None
         modified = found.get("modifiedTime")
+        modified = modified if isinstance(modified, str) else None
         return Item(
             id=found["id"],
             version=modified,
@@ -407,7 +460,9 @@ class GDriveSource(RemoteSource):
         permissions = found.get("permissions")
         if permissions is None:  # not in the listing (a shared-drive file): ask for them
             permissions = self._permissions(found["id"])
-        return not company_wide(permissions or [], self.config.domain)
+        if not isinstance(permissions, list):  # not readable: counted as not shared
+            return True
+        return not company_wide(permissions, self.config.domain)
 
     def _permissions(self, file_id: str) -> list[dict[str, Any]] | None:
         """The file's permissions, or None when the account may not see them."""
@@ -422,10 +477,13 @@ class GDriveSource(RemoteSource):
                 supportsAllDrives=True,
             )
             try:
-                page = self._execute(request)
+                page = self._object(request, f"the permissions of file {file_id}")
             except HttpError:
                 return None  # not visible (403, 404…): counted as not shared
-            permissions += page.get("permissions", [])
+            listed = page.get("permissions")
+            if not isinstance(listed, list):
+                return None
+            permissions += listed
             token = page.get("nextPageToken")
             if not token:
                 return permissions
@@ -448,11 +506,14 @@ class GDriveSource(RemoteSource):
         reported = _ContentRange()
         request.add_response_callback(reported)
         try:
-            data = bytes(self._execute(request))
+            answer = self._execute(request, loading=True)
         except HttpError as error:
             if error.resp.status == 416:  # a range of an empty file: let the reader say so
                 return b""
             raise _load_error(error) from None
+        if not isinstance(answer, str | bytes | bytearray):
+            raise DocumentError(f"Google Drive sent no content for it ({type(answer).__name__})")
+        data = answer.encode("utf-8") if isinstance(answer, str) else bytes(answer)
         size = max(len(data), reported.total or 0)
         if size > max_bytes:
             raise DocumentError(too_big_reason(size, max_bytes))
@@ -463,6 +524,8 @@ def company_wide(permissions: Iterable[Mapping[str, Any]], domain: str | None) -
     """Whether everyone in the company may read a file with these permissions: it is shared
     with anyone, or with the company's own domain (any role)."""
     for permission in permissions:
+        if not isinstance(permission, Mapping):
+            continue
         if permission.get("type") == "anyone":
             return True
         shared_with = str(permission.get("domain") or "").lower()
@@ -556,9 +619,10 @@ def _title(name: str) -> str:
 
 
 def _owner(found: Mapping[str, Any]) -> str | None:
-    owners = found.get("owners") or []
-    for person in [*owners, found.get("lastModifyingUser") or {}]:
-        if person.get("displayName"):
+    owners = found.get("owners")
+    people = [*(owners if isinstance(owners, list) else []), found.get("lastModifyingUser")]
+    for person in people:
+        if isinstance(person, dict) and person.get("displayName"):
             return str(person["displayName"])
     return None
 

@@ -38,14 +38,17 @@ with the page's title, so a page cannot carry a front-matter header (`audience: 
 own; keep staff-only pages out of a public root.
 
 Failures: a missing token variable, a refused token, a root that is not shared with the
-integration, an unreachable API or a rate limit that outlasts `max_retries` retries make the
-whole source fail for this run (its pages indexed before stay searchable). The client waits
-out a 429 for its Retry-After, capped at `max_retry_wait_s`. A page that is gone by the time
-it is loaded, that is malformed or whose text is over the size limit fails on its own.
+integration, or a rate limit that outlasts `max_retries` retries make the whole source fail
+for this run (its pages indexed before stay searchable); so does, while listing, an API that
+cannot be reached, keeps failing or answers something other than JSON. The client waits out
+a 429 for its Retry-After, capped at `max_retry_wait_s`. A page that is gone by the time it
+is loaded, that is malformed, whose text is over the size limit, or whose blocks cannot be
+fetched (no answer, a server error after the retries) fails on its own.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -127,6 +130,11 @@ class _Restricted(SourceError):
 class _Failed(Exception):
     """One request failed in a way that is not the whole source's fault (a 400, a 500 after
     the client's retries, a reply that is not what the API documents)."""
+
+
+class _Unreachable(Exception):
+    """One request got no answer (timed out, connection refused or reset). It fails the
+    listing; while a page is loaded, only that page."""
 
 
 @dataclass
@@ -347,7 +355,9 @@ def _tags(page: dict[str, Any]) -> tuple[str, ...]:
     for name in ("Tags", "tags"):
         value = properties.get(name)
         if isinstance(value, dict) and value.get("type") == "multi_select":
-            options = value.get("multi_select") or []
+            options = value.get("multi_select")
+            if not isinstance(options, list):
+                return ()
             return tuple(
                 o["name"] for o in options if isinstance(o, dict) and isinstance(o.get("name"), str)
             )
@@ -417,7 +427,12 @@ class NotionSource(RemoteSource):
                 logger=_LOG,
                 log_level=logging.ERROR,
             )
-            self._client = Client(options)
+            try:
+                self._client = Client(options)
+            except (httpx.InvalidURL, ValueError, TypeError) as error:
+                raise SourceError(
+                    f"api_url {self._base_url} is not a URL Notion can be asked at ({error})"
+                ) from None
         return self._client
 
     def _close(self) -> None:
@@ -428,7 +443,8 @@ class NotionSource(RemoteSource):
     def _call(
         self, what: str, send: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> dict[str, Any]:
-        """One request; SourceError for what stops the whole source, _NotFound, _Failed."""
+        """One request; SourceError for what stops the whole source, _NotFound, _Failed,
+        _Unreachable. Whatever the client or httpx raises becomes one of these."""
         try:
             answer = send(*args, **kwargs)
         except APIResponseError as error:
@@ -436,16 +452,36 @@ class NotionSource(RemoteSource):
         except HTTPResponseError as error:
             raise _Failed(f"Notion answered HTTP {error.status} to {what}") from None
         except RequestTimeoutError:
-            raise SourceError(f"Notion at {self._base_url} did not answer {what} in time") from None
+            raise _Unreachable(
+                f"Notion at {self._base_url} did not answer {what} in time"
+            ) from None
         except httpx.TransportError as error:
-            raise SourceError(f"cannot reach Notion at {self._base_url}: {error}") from None
-        except ValueError:
-            raise _Failed(f"Notion's answer to {what} is not JSON") from None
+            raise _Unreachable(
+                f"cannot reach Notion at {self._base_url} ({self._said(error)}) for {what}"
+            ) from None
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as error:
+            # A body that cannot be decoded, too many redirects, a URL httpx refuses.
+            raise _Failed(
+                f"Notion at {self._base_url} could not be asked {what} ({self._said(error)})"
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            raise _Failed(
+                f"Notion's answer to {what} (from {self._base_url}) is not JSON: a proxy's or "
+                "a login page? Check api_url and the network path to the API"
+            ) from None
         except InvalidPathParameterError:  # an id from Notion that would change the path
             raise _Failed(f"Notion gave an id that cannot be asked about ({what})") from None
+        except ValueError as error:
+            raise _Failed(f"Notion could not be asked {what} ({self._said(error)})") from None
         if not isinstance(answer, dict):
             raise _Failed(f"Notion's answer to {what} is not a JSON object")
         return answer
+
+    def _said(self, error: Exception) -> str:
+        """The error's type and words, without the token (an httpx error may quote a header)."""
+        said = f"{type(error).__name__}: {error}"
+        token = self._environ.get(self.config.token_env, "").strip()
+        return said.replace(token, "***") if token else said
 
     def _refusal(self, what: str, error: APIResponseError) -> Exception:
         code = error.code
@@ -499,7 +535,7 @@ class NotionSource(RemoteSource):
             else:
                 assert self.config.root_page is not None
                 yield from self._tree(self.config.root_page)
-        except _Failed as error:
+        except (_Failed, _Unreachable) as error:
             raise SourceError(str(error)) from None
         finally:
             self._close()
@@ -661,7 +697,7 @@ class NotionSource(RemoteSource):
             raise ItemGoneError(
                 f"the Notion page {item.label} was deleted or unshared since it was listed"
             ) from None
-        except _Failed as error:
+        except (_Failed, _Unreachable) as error:  # this page alone; its old version stays
             raise DocumentError(str(error)) from None
         return text.encode("utf-8")
 
