@@ -47,11 +47,20 @@ def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
     return stream
 
 
+def _ready(fd: int, events: int, remaining: float) -> bool:
+    """Whether `fd` is ready within `remaining` seconds. poll, not select: select cannot watch
+    a descriptor numbered 1024 or above, which a long-running server with many connections
+    (or a test session) reaches; the parser then seemed never to start."""
+    poller = select.poll()
+    poller.register(fd, events)
+    return bool(poller.poll(max(0, int(remaining * 1000) + 1)))
+
+
 def _write_all(fd: int, data: bytes, deadline: float) -> None:
     view = memoryview(data)
     while view:
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+        if remaining <= 0 or not _ready(fd, select.POLLOUT, remaining):
             raise _TimedOut
         try:
             written = os.write(fd, view)
@@ -66,7 +75,7 @@ def _read_exactly(fd: int, size: int, deadline: float) -> bytes:
     buffer = bytearray()
     while len(buffer) < size:
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+        if remaining <= 0 or not _ready(fd, select.POLLIN, remaining):
             raise _TimedOut
         chunk = os.read(fd, min(_READ_CHUNK, size - len(buffer)))
         if not chunk:

@@ -360,3 +360,19 @@ def test_a_noop_reingest_does_not_start_the_parser(cli, write, tmp_path):
 
     assert _counts(again.stderr)["unchanged"] == 3
     assert "starting the document parser" not in again.stderr
+
+
+def test_the_parser_starts_in_a_process_holding_over_a_thousand_descriptors(tmp_path):
+    """A server that has been up for a while holds many connections; the parser's pipes then
+    get numbers past 1023, which select() cannot watch (the parser seemed never to start)."""
+    from ingest.limits import ParseLimits
+    from ingest.sandbox import ParserSandbox
+
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with ParserSandbox(ParseLimits()) as parser:
+            page = b"<html><body><main><p>Deploys happen on Tuesdays.</p></main></body></html>"
+            assert "Tuesdays" in parser.parse("html", page)["body"]
+    finally:
+        for fd in held:
+            os.close(fd)

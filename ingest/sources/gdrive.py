@@ -258,6 +258,7 @@ class GDriveSource(RemoteSource):
             "v3",
             http=http,
             static_discovery=True,  # the bundled discovery document: nothing fetched for it
+            cache_discovery=False,  # its file cache needs oauth2client, and logs a traceback
             client_options={"api_endpoint": self._endpoint},
         )
 
