@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.answering.service import AnswerService
     from bot.consultations.service import ConsultationService
     from bot.db.store import Store
+    from bot.enablement.reviews import ReviewService
     from bot.enablement.runs import ChecklistRuns
     from bot.enablement.workshops import WorkshopService
     from bot.shared_index import SharedIndex
@@ -71,6 +72,12 @@ class Services:
         from bot.enablement.runs import ChecklistRuns
 
         return ChecklistRuns(self.store)
+
+    @cached_property
+    def reviews(self) -> ReviewService:
+        from bot.enablement.reviews import ReviewService
+
+        return ReviewService(self.store)
 
     @cached_property
     def workshops(self) -> WorkshopService:

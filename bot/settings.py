@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     sources_file: Path | None = Field(default=None, validation_alias="COE_SOURCES_FILE")
     # `coe serve` syncs the sources this often (one replica at a time); unset: never.
     sync_every_min: float | None = Field(default=None, gt=0, validation_alias="COE_SYNC_EVERY_MIN")
+    # Owners' Slack ids by name or email, for review reminders (README "Keeping it true").
+    owners_file: Path | None = Field(default=None, validation_alias="COE_OWNERS_FILE")
+    review_notice_days: int = Field(
+        default=14, ge=0, le=365, validation_alias="COE_REVIEW_NOTICE_DAYS"
+    )
+    review_check_min: float = Field(default=60.0, gt=0, validation_alias="COE_REVIEW_CHECK_MIN")
     max_file_mb: float = Field(default=10.0, gt=0, validation_alias="COE_MAX_FILE_MB")
     # Links in a knowledge folder could publish any file the server can read: off by default.
     follow_symlinks: Literal["off", "inside"] = Field(

@@ -60,6 +60,8 @@ class FrontMatter(BaseModel):
     url: HttpUrl | None = None
     description: str | None = None  # a summary from the header (`description`, `summary`, …)
     modified: date | None = None  # when the document last changed (`lastmod`, `date`, …)
+    owner_slack: str | None = None  # the owner's Slack user id, for review reminders
+    review_every: int | None = Field(default=None, ge=1, le=3650)  # days a verification lasts
 
 
 @dataclass
@@ -85,9 +87,11 @@ _MODIFIED_KEYS = (
 )
 _URL_KEYS = ("url", "canonical_url")
 _STRICT_KEYS = ("type", "audience", "review_by")
+_REVIEW_KEYS = ("owner_slack", "review_every")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _USED_KEYS = frozenset(
     _TITLE_KEYS + _DESCRIPTION_KEYS + _TAG_KEYS + _OWNER_KEYS + _MODIFIED_KEYS + _URL_KEYS
-) | frozenset(_STRICT_KEYS)
+) | frozenset(_STRICT_KEYS + _REVIEW_KEYS)
 # What an author is told they may have meant when a key is unknown.
 _SUGGESTED = (
     "title",
@@ -245,6 +249,7 @@ def _mapped(data: dict[str, Any], notes: list[str]) -> dict[str, Any]:
                 f"front matter 'type: {_shown(data['type'])}' is not a CoE document type "
                 f"({', '.join(t.value for t in DocType)}); ignored"
             )
+    _mapped_review(data, fields, notes)
     if (found := _first(data, _URL_KEYS)) is not None:
         try:
             fields["url"] = _URL.validate_python(str(found[1]).strip())
@@ -254,6 +259,29 @@ def _mapped(data: dict[str, Any], notes: list[str]) -> dict[str, Any]:
                 "link; ignored"
             )
     return fields
+
+
+def _mapped_review(data: dict[str, Any], fields: dict[str, Any], notes: list[str]) -> None:
+    """`owner_slack` and `review_every`: a wrong value costs a reminder, never the document."""
+    if data.get("owner_slack") is not None:
+        user = str(data["owner_slack"]).strip().lstrip("@")
+        if _SLACK_USER.match(user):
+            fields["owner_slack"] = user
+        else:
+            notes.append(
+                f"front matter 'owner_slack: {_shown(data['owner_slack'])}' is not a Slack "
+                "user id (like U012AB3CD); ignored"
+            )
+    if data.get("review_every") is not None:
+        every = data["review_every"]
+        days = every if isinstance(every, int) and not isinstance(every, bool) else None
+        if days is None or not 1 <= days <= 3650:
+            notes.append(
+                f"front matter 'review_every: {_shown(every)}' is not a number of days "
+                "(1 to 3650); ignored"
+            )
+        else:
+            fields["review_every"] = days
 
 
 def read_header(data: dict[Any, Any]) -> Header:

@@ -201,6 +201,8 @@ def _entry_for(
         modified=meta.modified,
         description=meta.description,
         tags=meta.tags,
+        owner_slack=meta.owner_slack,
+        review_every=meta.review_every,
         reader=READER_VERSION,
         checklist=parse_checklist(document.body, document.title),
         text=document.body if meta.type is not None and meta.type.value == "training" else None,

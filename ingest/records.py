@@ -52,6 +52,8 @@ class FileEntry(BaseModel):
     modified: date | None = None
     description: str | None = None  # the header's summary (`description`, `summary`, …)
     tags: list[str] = Field(default_factory=list)
+    owner_slack: str | None = None  # the owner's Slack user id (front matter)
+    review_every: int | None = None  # days a verification lasts (front matter)
     reader: int = 0  # READER_VERSION that read it: a newer reader reads the file again
     checklist: Checklist | None = None
     # A training calendar's text, kept whole: its session tables are read from the index,

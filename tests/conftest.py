@@ -130,7 +130,7 @@ def fresh_store(url: str):
                 text(
                     "TRUNCATE checklist_ticks, checklist_runs, workshops, request_events, "
                     "consultation_requests, feedback, answers, question_jobs, outbox, rate_windows, "
-                    "job_claims, index_files, index_chunks, index_generations "
+                    "job_claims, index_files, index_chunks, index_generations, document_reviews "
                     "RESTART IDENTITY CASCADE"
                 )
             )

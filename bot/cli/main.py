@@ -788,6 +788,7 @@ from bot.cli.requests import app as requests_app  # noqa: E402
 app.add_typer(requests_app, name="requests")
 
 from bot.cli.checklists import app as checklists_app  # noqa: E402
+from bot.cli.docs import app as docs_app  # noqa: E402
 from bot.cli.llm import app as llm_app  # noqa: E402
 from bot.cli.sources import app as sources_app  # noqa: E402
 
@@ -796,6 +797,8 @@ app.add_typer(llm_app, name="llm")
 app.add_typer(checklists_app, name="checklists")
 
 app.add_typer(sources_app, name="sources")
+
+app.add_typer(docs_app, name="docs")
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

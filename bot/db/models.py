@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -288,3 +289,18 @@ class JobClaim(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DocumentReview(Base):
+    """An owner's word on a document, kept here because the source may be read-only: when it
+    was last verified, until when that holds, or why it needs an update."""
+
+    __tablename__ = "document_reviews"
+
+    doc_key: Mapped[str] = mapped_column(String(512), primary_key=True)  # the manifest key
+    status: Mapped[str] = mapped_column(String(16))  # accurate | needs-update | not-mine
+    review_by: Mapped[date | None] = mapped_column(Date, nullable=True)  # extended date
+    verified_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

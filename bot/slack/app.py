@@ -32,11 +32,13 @@ from bot.slack.listeners import (
     consultations,
     enablement,
     events,
+    reviews,
     shortcuts,
 )
 from bot.slack.private import tell_privately
 from bot.slack.registry import Registrar
 from bot.slack.responder import Responder
+from bot.slack.reviews import REVIEW_JOB, ReviewNotifier
 from bot.slack.staff import StaffDirectory
 from bot.slack.triage import TriageNotifier
 from bot.slack.workers import AnswerWorkers
@@ -71,6 +73,8 @@ class SlackApp:
     claims: JobClaims | None = None
     retention_days: int | None = None
     shared_index: SharedIndex | None = None
+    reviews: ReviewNotifier | None = None
+    review_every_s: float = 3600.0
 
     def start_background(self, every_s: float) -> None:
         """Resumes unanswered questions and undelivered messages now and every `every_s`."""
@@ -83,6 +87,9 @@ class SlackApp:
         if self.claims is not None and self.retention_days is not None:
             # Once a day, by whichever replica claims it first.
             self.claims.run_if_due(RETENTION_JOB, RETENTION_EVERY_S, self._purge)
+        if self.claims is not None and self.reviews is not None:
+            # Each reminder is queued once ever (outbox key): the claim only spares the work.
+            self.claims.run_if_due(REVIEW_JOB, self.review_every_s, self.reviews.queue_due)
 
     def _purge(self) -> None:
         from bot.enablement.retention import purge_older_than
@@ -140,6 +147,7 @@ def register_listeners(
     runs: ChecklistRuns | None = None,
     workers: AnswerWorkers | None = None,
     intake: QuestionIntake | None = None,
+    review_notifier: ReviewNotifier | None = None,
 ) -> Registrar:
     registrar = Registrar(bolt)
     if intake is not None:
@@ -153,6 +161,7 @@ def register_listeners(
         registrar, responder, responder.workshops if responder else None, workers, intake
     )
     enablement.register(registrar, responder, runs)
+    reviews.register(registrar, review_notifier)
     actions.register(registrar, responder)
     events.register(registrar, workers)
     shortcuts.register(registrar, workers, intake)
@@ -209,8 +218,18 @@ def build_app(services: Services) -> SlackApp:
     )
     service = services.consultations(staff.is_staff)
     notifier = TriageNotifier(deliverer, service, settings.triage_channel_id)
+    review_notifier = ReviewNotifier(
+        deliverer,
+        services.reviews,
+        lambda: answers.index.manifest.by_source(),
+        settings.owners_file,
+        settings.review_notice_days,
+        settings.triage_channel_id,
+    )
     intake = QuestionIntake(jobs, store.bot_in_thread)
-    registrar = register_listeners(bolt, responder, service, notifier, runs, workers, intake)
+    registrar = register_listeners(
+        bolt, responder, service, notifier, runs, workers, intake, review_notifier
+    )
 
     def on_error(error: Exception, body: dict) -> None:
         # After an ack nobody else will tell the person: say so, with a reference to quote.
@@ -242,6 +261,8 @@ def build_app(services: Services) -> SlackApp:
         claims=services.claims,
         retention_days=settings.retention_days,
         shared_index=services.shared_index,
+        reviews=review_notifier,
+        review_every_s=settings.review_check_min * 60,
     )
 
 
