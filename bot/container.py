@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.answering.models import Verification
     from bot.answering.service import AnswerService
     from bot.consultations.service import ConsultationService
     from bot.db.store import Store
@@ -56,7 +57,16 @@ class Services:
             source_base_url=self.settings.source_base_url,
             help_channel=self.settings.help_channel,
             writer=writer_from(self.settings),
+            verifications=self._verifications,
         )
+
+    def _verifications(self) -> dict[str, Verification]:
+        # A terminal `coe ask` on a data folder that never had a database does not make one
+        # (nor pay for opening it): nobody can have verified anything there.
+        default_db = Path(self.settings.data_dir) / "coe.db"
+        if self.settings.database_url is None and not default_db.exists():
+            return {}
+        return self.reviews.verifications()
 
     def consultations(self, is_staff: Callable[[str], bool] | None = None) -> ConsultationService:
         """`is_staff` defaults to COE_STAFF_USER_IDS; the Slack app adds the user group."""

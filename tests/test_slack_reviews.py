@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import doc
 from tests.slack_double import dm_channel
-from tests.slack_harness import all_text, block_action, start_app
+from tests.slack_harness import all_text, block_action, mention, start_app
 
 TODAY = date.today()
 PAST = (TODAY - timedelta(days=40)).isoformat()
@@ -97,7 +97,19 @@ def test_still_accurate_extends_the_review_date_and_replaces_the_buttons(
     until = (TODAY + timedelta(days=90)).isoformat()
     assert f"next review on {until}" in all_text(update.body["blocks"])
     assert "review_accurate" not in json.dumps(update.body["blocks"])
+    # The citation says so, in a channel answer and at the terminal.
+    reminded.event(mention("What does every model ship with?", ts="1700000300.000100"))
+    answer = double.wait_for("chat.postMessage", thread_ts="1700000300.000100")[-1]
+    shown = all_text(answer.body["blocks"])
+    line = next(ln for ln in shown.splitlines() if "Model cards" in ln and "—" in ln)
+    assert f"verified by <@U0PRIYA> on {TODAY.isoformat()}" in line
+    assert "review was due" not in line
     env = {"COE_DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'coe.db'}"}  # the app's database
+    asked = cli.json(
+        "ask", "What does every model ship with?", "--data-dir", str(tmp_path / "index"), env=env
+    )
+    cited = next(s for s in asked["sources"] if s["title"] == "Model cards")
+    assert (cited["verified_by"], cited["stale"], cited["review_by"]) == ("U0PRIYA", False, until)
     due = cli("docs", "stale", "--json", "--data-dir", str(tmp_path / "index"), env=env)
     assert due.exit_code == 0, due.output
     assert "Model cards" not in [d["title"] for d in json.loads(due.stdout)]

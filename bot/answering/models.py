@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+
+
+class Verification(NamedTuple):
+    """An owner's "still accurate" (bot.enablement.reviews): who, when, and until when."""
+
+    review_by: date
+    by: str
+    on: date
 
 
 class Source(BaseModel):
@@ -17,6 +25,8 @@ class Source(BaseModel):
     owner: str | None = None
     review_by: date | None = None
     stale: bool = False
+    verified_by: str | None = None  # an owner's "still accurate", fresher than the file's date
+    verified_on: date | None = None
     audience: str = "everyone"
     doc_type: str | None = None
     heading: str = ""

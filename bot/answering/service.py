@@ -34,7 +34,7 @@ from bot.answering.decision import (
 )
 from bot.answering.events import AnswerEvent, Final, Found, Writer
 from bot.answering.intent import question_intent
-from bot.answering.models import Answer, ChecklistLink
+from bot.answering.models import Answer, ChecklistLink, Verification
 from bot.answering.quotes import QuoteVectors, meaning_texts
 from bot.answering.retrieval import Passage, Retrieval, retrieve
 from bot.answering.synonyms import expand, load_synonyms
@@ -51,6 +51,7 @@ MAX_QUESTION_CHARS = 2000
 # stored them), kept between questions: ~10 pieces of 1.5 kB each.
 QUOTE_CACHE = 2_000
 RELOAD_RETRY_S = 5.0
+VERIFIED_TTL_S = 30.0  # an owner's verification shows in answers within this long
 log = logging.getLogger(__name__)
 # A decline this close to the threshold names the nearest documents. Measured with the quote
 # signal in the rule: 0.1 keeps 4 of 9 in-scope declines on the bundled set a near miss while
@@ -131,6 +132,7 @@ class AnswerService:
         help_channel: str = DEFAULT_HELP_CHANNEL,
         generation: str | None = None,
         writer: Writer | None = None,
+        verifications: Callable[[], Mapping[str, Verification]] | None = None,
     ) -> None:
         """`generation` pins one generation (an ingest checking its work before publishing);
         otherwise the service follows whatever generation is current."""
@@ -150,6 +152,10 @@ class AnswerService:
         self._quote_lock = threading.Lock()
         # With a model configured, answers are written by it and checked (written.py).
         self.writer = writer
+        # Owners' verifications by manifest key, read at most every VERIFIED_TTL_S.
+        self._verifications = verifications
+        self._verified: tuple[float, Mapping[str, Verification]] = (-VERIFIED_TTL_S, {})
+        self._doc_keys: tuple[int, dict[str, str]] = (-1, {})
 
     @property
     def calibration(self) -> Calibration:
@@ -422,13 +428,45 @@ class AnswerService:
         return self._current().index.chunks
 
     def link_sources(self, answer: Answer) -> None:
-        """Documents without a `url` link to COE_SOURCE_BASE_URL + their path, if set."""
+        """Documents without a `url` link to COE_SOURCE_BASE_URL + their path, if set; a
+        document its owner verified shows it (and is not stale until the new date)."""
+        self._mark_verified(answer)
         if not self.source_base_url:
             return
         base = self.source_base_url.rstrip("/") + "/"
         for source in [*answer.sources, *answer.related]:
             if not source.url:
                 source.url = base + quote(source.doc_id)
+
+    def _mark_verified(self, answer: Answer) -> None:
+        if self._verifications is None:
+            return
+        now = time.monotonic()
+        at, verified = self._verified
+        if now - at >= VERIFIED_TTL_S:
+            try:
+                verified = self._verifications()
+            except Exception as error:  # the database is down: answers go on without it
+                log.warning("owners' verifications not read: %s", error)
+            self._verified = (now, verified)
+        if not verified:
+            return
+        keys = self._keys_by_doc_id()
+        today = self._today()
+        for source in [*answer.sources, *answer.related]:
+            found = verified.get(keys.get(source.doc_id, ""))
+            if found is None or (source.review_by and found.review_by <= source.review_by):
+                continue
+            source.review_by, source.stale = found.review_by, found.review_by < today
+            source.verified_by, source.verified_on = found.by, found.on
+
+    def _keys_by_doc_id(self) -> dict[str, str]:
+        manifest = self.index.manifest
+        generation, keys = self._doc_keys
+        if generation != manifest.generation:
+            keys = {entry.doc_id: key for key, entry in manifest.by_source().items()}
+            self._doc_keys = (manifest.generation, keys)
+        return keys
 
     def passages(self, query: str, staff: bool, k: int = 10) -> list[Passage]:
         return self.retrieve(query, staff, k).passages

@@ -65,6 +65,9 @@ def answer_renderable(answer: Answer, with_body: bool = True) -> Panel:
             line.append(f" — owner: {source.owner}", style="dim")
         if source.stale and source.review_by:
             line.append(f" ⚠ review was due {source.review_by.isoformat()}", style="red")
+        elif source.verified_by and source.verified_on:
+            when = source.verified_on.isoformat()
+            line.append(f" ✓ verified by {source.verified_by} on {when}", style="green")
         lines.append(line)
     parts.extend(lines)
     if answer.outcome == "partial":

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
+from bot.answering.models import Verification
 from bot.db.models import DocumentReview, utcnow
 from bot.db.store import Store
 from ingest.records import FileEntry
@@ -131,6 +132,14 @@ class ReviewService:
         with self.store.session() as session:
             rows = session.execute(select(DocumentReview)).scalars().all()
             return {row.doc_key: _review(row) for row in rows}
+
+    def verifications(self) -> dict[str, Verification]:
+        """The documents an owner said are still accurate, by manifest key (for citations)."""
+        return {
+            key: Verification(r.review_by, r.verified_by, r.verified_on)
+            for key, r in self.reviews().items()
+            if r.status is ReviewStatus.ACCURATE and r.review_by and r.verified_by and r.verified_on
+        }
 
     def verify(self, key: str, entry: FileEntry, by: str, today: date) -> Review:
         """Still accurate: the review date moves `review_every` days past today."""

@@ -6,6 +6,7 @@ built only from document URLs that look like plain web addresses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from slack_sdk.models.blocks import (
@@ -49,6 +50,9 @@ class Message:
         return {"text": escape(truncate(self.text, FALLBACK_LIMIT)), "blocks": blocks}
 
 
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
 def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_LIMIT)))
 
@@ -61,7 +65,16 @@ def _source_line(source: Source) -> str:
         line += f" — {escape(source.owner)}"
     if source.stale and source.review_by:
         line += f" :warning: _review was due {source.review_by.isoformat()}; may be out of date_"
+    elif source.verified_by and source.verified_on:
+        who = verified_name(source.verified_by)
+        line += f" :white_check_mark: _verified by {who} on {source.verified_on.isoformat()}_"
     return line
+
+
+def verified_name(by: str) -> str:
+    """A Slack user id is shown as a mention (it renders as the person's name); anything
+    else, typed at a terminal, as escaped text."""
+    return f"<@{by}>" if SLACK_USER_ID.match(by) else escape(by)
 
 
 def _expert_button(reference: str, primary: bool = False) -> ButtonElement:
