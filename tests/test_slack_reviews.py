@@ -169,3 +169,43 @@ def test_coe_docs_notify_sends_what_is_due_once(cli, kb, double, tmp_path):
     again = cli("docs", "notify", "--data-dir", str(kb), env=env)
     assert "0 new reminder(s) sent" in again.output
     assert [c.body["channel"] for c in _reminders(double)] == ["U0PRIYA"]
+
+
+def test_the_reminder_says_how_the_document_was_used(kb, double, tmp_path):
+    from bot.db.store import AnswerEntry
+
+    app = _start(kb, double, tmp_path)
+    try:
+        store = app.store
+        cited = store.record_answer(
+            AnswerEntry("mention", "U7", "C1", None, "What ships with a model?",
+                        answer="A model card.", source_doc_ids=("cards.md",))
+        )  # fmt: skip
+        store.record_feedback(cited, "U7", "positive")
+        store.record_answer(
+            AnswerEntry("mention", "U8", "C1", None, "Which model card template has <!here>?",
+                        abstained=True)
+        )  # fmt: skip
+        assert app.slack.reviews is not None and app.slack.reviews.queue_due() == 1
+        reminder = double.wait_for("chat.postMessage", channel="U0PRIYA")[0]
+        text = all_text(reminder.body["blocks"])
+        assert "cited once (:+1: 1 · :-1: 0)" in text
+        assert "Which model card template has &lt;!here&gt;?" in text and "<!here>" not in text
+    finally:
+        app.stop()
+
+
+def test_a_weekly_digest_lists_what_is_past_review_by_owner_once(kb, double, tmp_path):
+    app = _start(kb, double, tmp_path)
+    try:
+        assert app.slack.reviews is not None
+        assert app.slack.reviews.post_digest() is True
+        assert app.slack.reviews.post_digest() is False  # the same week: already posted
+    finally:
+        app.stop()
+    posts = [c for c in double.of("chat.postMessage") if c.body.get("channel") == "CTRIAGE"]
+    assert len(posts) == 1
+    text = all_text(posts[0].body["blocks"])
+    assert "2 document(s) past their review date, 3 never verified" in text
+    assert "<@U0PRIYA>:" in text and "Model cards" in text
+    assert "Kofi Mensah:" in text and "Release keys" in text

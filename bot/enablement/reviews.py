@@ -10,9 +10,9 @@ matter; 180 by default) past the day of the verification. The later of the two d
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy import select
 
 from bot.answering.models import Verification
-from bot.db.models import DocumentReview, utcnow
+from bot.db.models import AnswerRecord, DocumentReview, FeedbackRecord, utcnow
 from bot.db.store import Store
 from ingest.records import FileEntry
 
@@ -122,6 +122,63 @@ def document_states(
             )
         )
     return states
+
+
+USAGE_DAYS = 90
+NEAR_QUESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a document did for people lately: the owner's reminder shows it."""
+
+    cited: int = 0
+    helpful: int = 0
+    unhelpful: int = 0
+    unanswered: tuple[str, ...] = ()  # declined questions whose nearest passages were in it
+
+
+def document_usage(
+    store: Store,
+    doc_ids: set[str],
+    nearest_docs: Callable[[str], list[str]],
+    since: datetime,
+) -> dict[str, Usage]:
+    """For each document: answers that cited it since `since`, their feedback, and a few
+    declined questions it came closest to answering (`nearest_docs(question)`: the documents
+    of the question's best passages)."""
+    with store.session() as session:
+        answers = session.execute(
+            select(
+                AnswerRecord.id,
+                AnswerRecord.question,
+                AnswerRecord.abstained,
+                AnswerRecord.source_doc_ids,
+            ).where(AnswerRecord.created_at >= since, AnswerRecord.failed.is_(False))
+        ).all()
+        votes = session.execute(
+            select(FeedbackRecord.answer_id, FeedbackRecord.value).where(
+                FeedbackRecord.created_at >= since, FeedbackRecord.answer_id.is_not(None)
+            )
+        ).all()
+    by_answer: dict[int, list[str]] = {}
+    for voted_on, value in votes:
+        if voted_on is not None:
+            by_answer.setdefault(voted_on, []).append(value)
+    cited = {d: [0, 0, 0] for d in doc_ids}
+    near: dict[str, list[str]] = {d: [] for d in doc_ids}
+    for answer_id, question, abstained, sources in answers:
+        if abstained:
+            for doc_id in set(nearest_docs(question)) & doc_ids:
+                if len(near[doc_id]) < NEAR_QUESTIONS and question not in near[doc_id]:
+                    near[doc_id].append(question)
+            continue
+        for doc_id in set(sources or []) & doc_ids:
+            counts = cited[doc_id]
+            counts[0] += 1
+            counts[1] += by_answer.get(answer_id, []).count("positive")
+            counts[2] += by_answer.get(answer_id, []).count("negative")
+    return {d: Usage(cited[d][0], cited[d][1], cited[d][2], tuple(near[d])) for d in doc_ids}
 
 
 class ReviewService:

@@ -38,7 +38,7 @@ from bot.slack.listeners import (
 from bot.slack.private import tell_privately
 from bot.slack.registry import Registrar
 from bot.slack.responder import Responder
-from bot.slack.reviews import REVIEW_JOB, ReviewNotifier
+from bot.slack.reviews import DIGEST_EVERY_S, DIGEST_JOB, REVIEW_JOB, ReviewNotifier
 from bot.slack.staff import StaffDirectory
 from bot.slack.triage import TriageNotifier
 from bot.slack.workers import AnswerWorkers
@@ -90,6 +90,7 @@ class SlackApp:
         if self.claims is not None and self.reviews is not None:
             # Each reminder is queued once ever (outbox key): the claim only spares the work.
             self.claims.run_if_due(REVIEW_JOB, self.review_every_s, self.reviews.queue_due)
+            self.claims.run_if_due(DIGEST_JOB, DIGEST_EVERY_S, self.reviews.post_digest)
 
     def _purge(self) -> None:
         from bot.enablement.retention import purge_older_than
@@ -225,6 +226,9 @@ def build_app(services: Services) -> SlackApp:
         settings.owners_file,
         settings.review_notice_days,
         settings.triage_channel_id,
+        nearest_docs=lambda question: [
+            p.chunk.doc_id for p in answers.passages(question, staff=True, k=3)
+        ],
     )
     intake = QuestionIntake(jobs, store.bot_in_thread)
     registrar = register_listeners(

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.enablement.reviews import USAGE_DAYS, DocumentState, Usage
 from bot.slack.blocks import Message
 from bot.slack.mrkdwn import escape, link, truncate
 
@@ -31,8 +32,11 @@ def _line(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=truncate(text, 2900)))
 
 
-def reminder(title: str, link_url: str, review_by: date, today: date, key: str) -> Message:
-    """The owner's DM: which document, since when it is due, and three answers."""
+def reminder(
+    title: str, link_url: str, review_by: date, today: date, key: str, usage: Usage | None = None
+) -> Message:
+    """The owner's DM: which document, since when it is due, what it did for people lately,
+    and three answers."""
     when = (
         f"was due for review on {review_by.isoformat()}"
         if review_by < today
@@ -40,6 +44,7 @@ def reminder(title: str, link_url: str, review_by: date, today: date, key: str) 
     )
     blocks: list[Block] = [
         _line(f"You own {link(link_url, title)} in the CoE knowledge base. It {when}."),
+        *_usage_blocks(usage or Usage()),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -59,6 +64,48 @@ def reminder(title: str, link_url: str, review_by: date, today: date, key: str) 
         ),
     ]
     return Message(text=f"Please review {title}: it {when}", blocks=blocks)
+
+
+def _usage_blocks(usage: Usage) -> list[Block]:
+    cited = "once" if usage.cited == 1 else f"{usage.cited} times"
+    line = f"In the last {USAGE_DAYS} days it was cited {cited}"
+    if usage.helpful or usage.unhelpful:
+        line += f" (:+1: {usage.helpful} · :-1: {usage.unhelpful})"
+    blocks: list[Block] = [_line(line + ".")]
+    if usage.unanswered:
+        asked = "\n".join(f"• {escape(truncate(q, 200))}" for q in usage.unanswered)
+        blocks.append(_line(f"Questions it came closest to but did not answer:\n{asked}"))
+    return blocks
+
+
+DIGEST_LIMIT = 12  # documents listed per part; the rest are counted
+
+
+def digest(
+    due: dict[str, list[DocumentState]], unverified: list[DocumentState], today: date
+) -> Message:
+    """For CoE staff, weekly: what is past review, by owner, and what nobody verified."""
+    total = sum(len(docs) for docs in due.values())
+    blocks: list[Block] = [
+        _line(
+            f"*Knowledge base review, week of {today.isoformat()}*: {total} document(s) past "
+            f"their review date, {len(unverified)} never verified by an owner."
+        )
+    ]
+    for owner, docs in sorted(due.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:DIGEST_LIMIT]:
+        shown = ", ".join(
+            f"{link(d.link, d.title)} ({d.review_by.isoformat() if d.review_by else '?'})"
+            for d in docs[:5]
+        )
+        more = f" and {len(docs) - 5} more" if len(docs) > 5 else ""
+        who = f"<@{docs[0].owner_slack}>" if docs[0].owner_slack else escape(owner)
+        blocks.append(_line(f"• {who}: {shown}{more}"))
+    if unverified:
+        oldest = sorted(unverified, key=lambda d: (d.review_by or date.max, d.key))
+        names = ", ".join(link(d.link, d.title) for d in oldest[:DIGEST_LIMIT])
+        more = f" and {len(oldest) - DIGEST_LIMIT} more" if len(oldest) > DIGEST_LIMIT else ""
+        blocks.append(_line(f"Never verified: {names}{more}. `coe docs stale` lists them all."))
+    return Message(text=f"Knowledge base review: {total} document(s) past review", blocks=blocks)
 
 
 def verified(title: str, link_url: str, until: date) -> Message:

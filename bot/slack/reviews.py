@@ -11,15 +11,19 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from datetime import date
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bot.enablement.reviews import (
+    USAGE_DAYS,
     DocumentState,
     OwnersFileError,
     ReviewService,
     ReviewStatus,
+    Usage,
     document_states,
+    document_usage,
     load_owners,
 )
 from bot.slack import review_blocks
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 
 REVIEW_NOTICE = "review_notice"
 REVIEW_JOB = "review-notices"
+DIGEST_JOB = "review-digest"
+DIGEST_EVERY_S = 7 * 24 * 3600.0
 _ANSWERED = (ReviewStatus.NEEDS_UPDATE, ReviewStatus.NOT_MINE)  # with staff now
 
 
@@ -44,6 +50,7 @@ class ReviewNotifier:
         owners_file: Path | None,
         notice_days: int,
         triage_channel_id: str | None,
+        nearest_docs: Callable[[str], list[str]] | None = None,
         today: Callable[[], date] = date.today,
     ) -> None:
         self.deliverer = deliverer
@@ -53,6 +60,7 @@ class ReviewNotifier:
         self.owners_file = owners_file
         self.notice_days = notice_days
         self.triage_channel_id = triage_channel_id
+        self.nearest_docs = nearest_docs or (lambda _question: [])
         self.today = today
         deliverer.renderers[REVIEW_NOTICE] = self._render
 
@@ -68,21 +76,35 @@ class ReviewNotifier:
         """Queues a reminder for each due document whose owner Slack can reach; returns how
         many were new, and sends them."""
         today, new = self.today(), 0
+        owed: list[tuple[str, DocumentState]] = []
         for state in self.states():
             if not state.due(today, self.notice_days) or state.review_by is None:
                 continue
             if state.owner_slack is None or (state.review and state.review.status in _ANSWERED):
                 continue
             digest = hashlib.sha256(state.key.encode()).hexdigest()[:24]
+            key = f"review:{digest}:{state.review_by.isoformat()}"
+            if self.outbox.by_key(key) is None:  # sent before: nothing to work out again
+                owed.append((key, state))
+        if not owed:
+            return 0
+        entries = self.entries()
+        doc_ids = {entries[s.key].doc_id: s.key for _k, s in owed if s.key in entries}
+        since = datetime.now(UTC) - timedelta(days=USAGE_DAYS)
+        usage = document_usage(self.reviews.store, set(doc_ids), self.nearest_docs, since)
+        by_key = {key: usage[doc_id] for doc_id, key in doc_ids.items()}
+        for key, state in owed:
+            used = by_key.get(state.key, Usage())
             item = OutboxItem(
-                key=f"review:{digest}:{state.review_by.isoformat()}",
+                key=key,
                 kind=REVIEW_NOTICE,
                 user_id=state.owner_slack,
                 payload={
                     "key": state.key,
                     "title": state.title,
                     "link": state.link,
-                    "review_by": state.review_by.isoformat(),
+                    "review_by": state.review_by.isoformat() if state.review_by else "",
+                    "usage": asdict(used),
                 },
             )
             if self.outbox.enqueue(item) is not None:
@@ -94,14 +116,46 @@ class ReviewNotifier:
 
     def _render(self, delivery: Delivery) -> SlackCall:
         payload = delivery.payload
+        used = payload.get("usage") or {}
         message = review_blocks.reminder(
             str(payload["title"]),
             str(payload["link"]),
             date.fromisoformat(str(payload["review_by"])),
             self.today(),
             str(payload["key"]),
+            Usage(
+                int(used.get("cited", 0)),
+                int(used.get("helpful", 0)),
+                int(used.get("unhelpful", 0)),
+                tuple(str(q) for q in used.get("unanswered", ())),
+            ),
         )
         return SlackCall("chat.postMessage", {"channel": delivery.user_id, **message.to_dict()})
+
+    def post_digest(self) -> bool:
+        """The week's digest in the triage channel: documents past review by owner, and the
+        ones no owner has verified yet. Once a week (outbox key), whoever runs it."""
+        if not self.triage_channel_id:
+            return False
+        today = self.today()
+        states = self.states()
+        due: dict[str, list[DocumentState]] = {}
+        for state in states:
+            if state.due(today):
+                due.setdefault(state.owner or "(no owner)", []).append(state)
+        unverified = [s for s in states if s.review is None or s.review.verified_on is None]
+        year, week, _ = today.isocalendar()
+        queued = self.outbox.enqueue(
+            OutboxItem(
+                key=f"review-digest:{year}-W{week:02d}",
+                kind=POST,
+                channel_id=self.triage_channel_id,
+                payload={"message": review_blocks.digest(due, unverified, today).to_dict()},
+            )
+        )
+        if queued is not None:
+            self.deliverer.run_due((POST,))
+        return queued is not None
 
     # -- the owner's answers -----------------------------------------------------------------
 
