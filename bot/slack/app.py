@@ -89,8 +89,13 @@ class SlackApp:
             self.claims.run_if_due(RETENTION_JOB, RETENTION_EVERY_S, self._purge)
         if self.claims is not None and self.reviews is not None:
             # Each reminder is queued once ever (outbox key): the claim only spares the work.
-            self.claims.run_if_due(REVIEW_JOB, self.review_every_s, self.reviews.queue_due)
-            self.claims.run_if_due(DIGEST_JOB, DIGEST_EVERY_S, self.reviews.post_digest)
+            # A failure here (no index yet, an owners file being edited) must not slow the
+            # sweeps that resume people's questions: it is logged and tried next period.
+            try:
+                self.claims.run_if_due(REVIEW_JOB, self.review_every_s, self.reviews.queue_due)
+                self.claims.run_if_due(DIGEST_JOB, DIGEST_EVERY_S, self.reviews.post_digest)
+            except Exception as error:
+                log.warning("review reminders not sent this time: %s", error)
 
     def _purge(self) -> None:
         from bot.enablement.retention import purge_older_than
