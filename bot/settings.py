@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         default=14, ge=0, le=365, validation_alias="COE_REVIEW_NOTICE_DAYS"
     )
     review_check_min: float = Field(default=60.0, gt=0, validation_alias="COE_REVIEW_CHECK_MIN")
+    # The day the weekly review digest goes to the triage channel; unset: no digest.
+    review_digest_day: (
+        Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] | None
+    ) = Field(default=None, validation_alias="COE_REVIEW_DIGEST_DAY")
     max_file_mb: float = Field(default=10.0, gt=0, validation_alias="COE_MAX_FILE_MB")
     # Links in a knowledge folder could publish any file the server can read: off by default.
     follow_symlinks: Literal["off", "inside"] = Field(

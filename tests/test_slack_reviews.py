@@ -196,7 +196,20 @@ def test_the_reminder_says_how_the_document_was_used(kb, double, tmp_path):
 
 
 def test_a_weekly_digest_lists_what_is_past_review_by_owner_once(kb, double, tmp_path):
-    app = _start(kb, double, tmp_path)
+    weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    other_day = _start(kb, double, tmp_path / "other")
+    try:  # no digest but on its day
+        assert other_day.slack.reviews is not None
+        assert other_day.slack.reviews.post_digest() is False
+    finally:
+        other_day.stop()
+    app = start_app(
+        kb,
+        double.url,
+        tmp_path / "db",
+        COE_TRIAGE_CHANNEL_ID="CTRIAGE",
+        COE_REVIEW_DIGEST_DAY=weekdays[TODAY.weekday()],
+    )
     try:
         assert app.slack.reviews is not None
         assert app.slack.reviews.post_digest() is True

@@ -38,7 +38,7 @@ from bot.slack.listeners import (
 from bot.slack.private import tell_privately
 from bot.slack.registry import Registrar
 from bot.slack.responder import Responder
-from bot.slack.reviews import DIGEST_EVERY_S, DIGEST_JOB, REVIEW_JOB, ReviewNotifier
+from bot.slack.reviews import DIGEST_CHECK_S, DIGEST_JOB, REVIEW_JOB, ReviewNotifier
 from bot.slack.staff import StaffDirectory
 from bot.slack.triage import TriageNotifier
 from bot.slack.workers import AnswerWorkers
@@ -93,7 +93,7 @@ class SlackApp:
             # sweeps that resume people's questions: it is logged and tried next period.
             try:
                 self.claims.run_if_due(REVIEW_JOB, self.review_every_s, self.reviews.queue_due)
-                self.claims.run_if_due(DIGEST_JOB, DIGEST_EVERY_S, self.reviews.post_digest)
+                self.claims.run_if_due(DIGEST_JOB, DIGEST_CHECK_S, self.reviews.post_digest)
             except Exception as error:
                 log.warning("review reminders not sent this time: %s", error)
 
@@ -234,6 +234,7 @@ def build_app(services: Services) -> SlackApp:
         nearest_docs=lambda question: [
             p.chunk.doc_id for p in answers.passages(question, staff=True, k=3)
         ],
+        digest_day=settings.review_digest_day,
     )
     intake = QuestionIntake(jobs, store.bot_in_thread)
     registrar = register_listeners(

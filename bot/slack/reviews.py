@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 REVIEW_NOTICE = "review_notice"
 REVIEW_JOB = "review-notices"
 DIGEST_JOB = "review-digest"
-DIGEST_EVERY_S = 7 * 24 * 3600.0
+DIGEST_CHECK_S = 3600.0  # the digest is due on its weekday; looked for hourly
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _ANSWERED = (ReviewStatus.NEEDS_UPDATE, ReviewStatus.NOT_MINE)  # with staff now
 
 
@@ -52,6 +53,7 @@ class ReviewNotifier:
         triage_channel_id: str | None,
         nearest_docs: Callable[[str], list[str]] | None = None,
         today: Callable[[], date] = date.today,
+        digest_day: str | None = None,
     ) -> None:
         self.deliverer = deliverer
         self.outbox = deliverer.outbox
@@ -62,6 +64,7 @@ class ReviewNotifier:
         self.triage_channel_id = triage_channel_id
         self.nearest_docs = nearest_docs or (lambda _question: [])
         self.today = today
+        self.digest_day = digest_day
         deliverer.renderers[REVIEW_NOTICE] = self._render
 
     def states(self) -> list[DocumentState]:
@@ -133,11 +136,12 @@ class ReviewNotifier:
         return SlackCall("chat.postMessage", {"channel": delivery.user_id, **message.to_dict()})
 
     def post_digest(self) -> bool:
-        """The week's digest in the triage channel: documents past review by owner, and the
-        ones no owner has verified yet. Once a week (outbox key), whoever runs it."""
-        if not self.triage_channel_id:
-            return False
+        """The week's digest in the triage channel, on COE_REVIEW_DIGEST_DAY: documents past
+        review by owner, and the ones no owner has verified yet. Once a week (outbox key),
+        whoever runs it."""
         today = self.today()
+        if not self.triage_channel_id or self.digest_day != _WEEKDAYS[today.weekday()]:
+            return False
         states = self.states()
         due: dict[str, list[DocumentState]] = {}
         for state in states:
