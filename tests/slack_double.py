@@ -89,6 +89,7 @@ class SlackDouble:
         self.faults: dict[str, deque[Fault]] = {}
         self.bad_token = False
         self.group_members = staff_group_members or []
+        self.users_by_email: dict[str, str] = {}  # users.lookupByEmail
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._newest = Decimal(0)
@@ -288,6 +289,11 @@ class SlackDouble:
             return 200, {"ok": True, "view": {"id": f"V{ts[-6:]}", **(view or {})}}, {}
         if method == "usergroups.users.list":
             return 200, {"ok": True, "users": self.group_members}, {}
+        if method == "users.lookupByEmail":
+            found = self.users_by_email.get(str(body.get("email", "")).lower())
+            if found is None:
+                return 200, {"ok": False, "error": "users_not_found"}, {}
+            return 200, {"ok": True, "user": {"id": found, "profile": {}}}, {}
         return 200, {"ok": True}, {}
 
     # -- the message store (lock held) ------------------------------------------------------------

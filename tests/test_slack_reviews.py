@@ -222,3 +222,21 @@ def test_a_weekly_digest_lists_what_is_past_review_by_owner_once(kb, double, tmp
     assert "2 document(s) past their review date, 3 never verified" in text
     assert "<@U0PRIYA>:" in text and "Model cards" in text
     assert "Kofi Mensah:" in text and "Release keys" in text
+
+
+def test_an_owner_named_by_email_is_found_in_slack(cli, write, double, tmp_path):
+    write("policy.md", doc("Vendor policy", "Vendors sign the AI addendum before any pilot.",
+                           owner="Lee Okafor <Lee.Okafor@acme.com>", review_by=PAST))  # fmt: skip
+    write("other.md", doc("Glossary", "A glossary of CoE terms.",
+                          owner="nobody@acme.com", review_by=PAST))  # fmt: skip
+    data = tmp_path / "index"
+    assert cli("ingest", str(write.root), "--data-dir", str(data)).exit_code == 0
+    double.users_by_email["lee.okafor@acme.com"] = "U0LEE"
+    app = _start(data, double, tmp_path)
+    try:
+        assert app.slack.reviews is not None and app.slack.reviews.queue_due() == 1
+    finally:
+        app.stop()
+    assert [c.body["channel"] for c in _reminders(double)] == ["U0LEE"]
+    asked = [c.body["email"] for c in double.of("users.lookupByEmail")]
+    assert sorted(asked) == ["lee.okafor@acme.com", "nobody@acme.com"]

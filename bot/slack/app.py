@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -125,6 +128,25 @@ def web_client(settings: Settings) -> WebClient:
     return client
 
 
+def _email_lookup(client: WebClient) -> Callable[[str], str | None]:
+    """users.lookupByEmail, remembered for an hour (misses too: one call per owner an hour)."""
+    found: dict[str, tuple[float, str | None]] = {}
+
+    def lookup(email: str) -> str | None:
+        now = time.monotonic()
+        if email in found and now - found[email][0] < 3600:
+            return found[email][1]
+        user: str | None = None
+        try:
+            user = client.users_lookupByEmail(email=email)["user"]["id"]
+        except SlackApiError as error:  # users_not_found, or a missing users:read.email scope
+            log.info("no Slack user for a document owner's email: %s", error.response.get("error"))
+        found[email] = (now, user)
+        return user
+
+    return lookup
+
+
 def check_settings(settings: Settings) -> None:
     token = settings.slack_bot_token or ""
     if not token:
@@ -235,6 +257,7 @@ def build_app(services: Services) -> SlackApp:
             p.chunk.doc_id for p in answers.passages(question, staff=True, k=3)
         ],
         digest_day=settings.review_digest_day,
+        lookup_email=_email_lookup(client),
     )
     intake = QuestionIntake(jobs, store.bot_in_thread)
     registrar = register_listeners(

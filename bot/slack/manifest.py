@@ -16,6 +16,8 @@ BOT_SCOPES = [
     "commands",  # /coe
     "im:write",  # conversations.open: a DM when a channel is closed to the bot
     "usergroups:read",  # usergroups.users.list: the CoE staff group
+    "users:read",  # users.lookupByEmail needs it beside users:read.email
+    "users:read.email",  # users.lookupByEmail: a document owner's Slack id from their email
 ]
 
 MESSAGE_EVENTS = {

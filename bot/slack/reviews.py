@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from bot.work.outbox import Delivery, OutboxItem
 from ingest.records import FileEntry
 
 log = logging.getLogger(__name__)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 REVIEW_NOTICE = "review_notice"
 REVIEW_JOB = "review-notices"
@@ -54,6 +56,7 @@ class ReviewNotifier:
         nearest_docs: Callable[[str], list[str]] | None = None,
         today: Callable[[], date] = date.today,
         digest_day: str | None = None,
+        lookup_email: Callable[[str], str | None] | None = None,
     ) -> None:
         self.deliverer = deliverer
         self.outbox = deliverer.outbox
@@ -65,6 +68,7 @@ class ReviewNotifier:
         self.nearest_docs = nearest_docs or (lambda _question: [])
         self.today = today
         self.digest_day = digest_day
+        self.lookup_email = lookup_email
         deliverer.renderers[REVIEW_NOTICE] = self._render
 
     def states(self) -> list[DocumentState]:
@@ -73,7 +77,16 @@ class ReviewNotifier:
         except OwnersFileError as error:  # reminders go to owner_slack alone meanwhile
             log.warning("owners file not used: %s", error)
             owners = {}
-        return document_states(self.entries(), self.reviews.reviews(), owners)
+        states = document_states(self.entries(), self.reviews.reviews(), owners)
+        if self.lookup_email is None:
+            return states
+        # Last resort for an owner written with an email and mapped nowhere: ask Slack.
+        found = []
+        for state in states:
+            email = _EMAIL.search(state.owner or "") if state.owner_slack is None else None
+            user = self.lookup_email(email.group(0).lower()) if email else None
+            found.append(replace(state, owner_slack=user) if user else state)
+        return found
 
     def queue_due(self) -> int:
         """Queues a reminder for each due document whose owner Slack can reach; returns how
